@@ -1,0 +1,39 @@
+import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { RequestError } from '../errors';
+import { hashApiKey } from './api-key';
+import type { EngineContext } from '../orders/context';
+
+type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+};
+
+/** PROTOCOL.md "Access": the `x-api-key` header, or the `apiKey` query parameter for browsers. */
+export const apiKeyOf = (event: ConnectEvent): string | undefined => {
+  const headers = event.headers ?? {};
+  const header = Object.entries(headers).find(([name]) => name.toLowerCase() === 'x-api-key')?.[1];
+  return header || event.queryStringParameters?.apiKey || undefined;
+};
+
+/** `$connect`: the key's account owns the connection; an unknown key is refused (the route answers 401). */
+export const openConnection = async (ctx: EngineContext, event: ConnectEvent): Promise<{ owner: string } | undefined> => {
+  const apiKey = apiKeyOf(event);
+  if (!apiKey || apiKey.length > 256) return undefined;
+  const account = await ctx.accounts.findByKeyHash(hashApiKey(apiKey));
+  if (!account) return undefined;
+  const nowMs = ctx.now();
+  await ctx.connections.put({
+    connectionId: event.requestContext.connectionId,
+    owner: account.accountId,
+    connectedAtMs: nowMs,
+    expiresAt: Math.floor(nowMs / 1000) + ctx.config.CONNECTION_TTL_SECONDS,
+  });
+  return { owner: account.accountId };
+};
+
+/** The account behind a message's connection. A connection without a live row was never authenticated. */
+export const ownerOf = async (ctx: EngineContext, connectionId: string): Promise<string> => {
+  const connection = await ctx.connections.get(connectionId, ctx.now());
+  if (!connection) throw new RequestError('FORBIDDEN', 'this connection is not authenticated; reconnect with an API key');
+  return connection.owner;
+};

@@ -1,0 +1,43 @@
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import type { LedgerStore, TxRecord } from '../chain/cluster';
+
+/**
+ * The mock cluster's record of sent transactions, in DynamoDB: it outlives any Lambda host, so a redelivered
+ * message reconciles by signature on the embedded default and on AWS alike. Signatures are unique: a re-send of
+ * the same signed transaction is `AlreadyProcessed`, never a second transaction.
+ */
+export class LedgerTable implements LedgerStore {
+  constructor(private readonly tableName: string) {}
+
+  async putIfAbsent(record: TxRecord): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(signature)' }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async get(signature: string): Promise<TxRecord | undefined> {
+    const result = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { signature }, ConsistentRead: true }));
+    return result.Item as TxRecord | undefined;
+  }
+
+  /** Every transaction ever sent for an order (tests: "executed at most once on chain"). */
+  async signaturesOf(orderId: string): Promise<string[]> {
+    const result = await dynamo().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byOrder',
+        KeyConditionExpression: 'orderId = :orderId',
+        ExpressionAttributeValues: { ':orderId': orderId },
+      }),
+    );
+    return (result.Items ?? []).map((item) => String(item.signature));
+  }
+}

@@ -1,0 +1,226 @@
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { dynamo } from './clients';
+import { InfrastructureError, StaleWriteError } from '../errors';
+import type { OrderFrame } from '../notify/frames';
+import type { OrderStatus } from '../orders/state-machine';
+import type { SendRequest } from '../chain/cluster';
+
+/** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
+export interface StoredOrderRequest {
+  side: 'buy' | 'sell';
+  tokenIn: string;
+  tokenOut: string;
+  amountIn: string;
+  slippageBps: number;
+  mockFailures?: Record<string, string>;
+}
+
+export interface StoredTransaction {
+  signature: string;
+  dex: string;
+  /** The signed transaction as sent: re-sending it is idempotent (same signature), which is how a takeover reconciles. */
+  request: SendRequest;
+}
+
+export interface OrderItem {
+  orderId: string;
+  kind: 'order';
+  owner: string;
+  clientOrderId?: string;
+  status: OrderStatus;
+  seq: number;
+  attempt: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  request: StoredOrderRequest;
+  /** The validated order as the client sees it (decimal strings): the `pending` frame's `meta.order`. */
+  wireOrder: Record<string, unknown>;
+  lastFrame: OrderFrame;
+  /** Connections that placed or subscribed to the order; every one was checked to belong to `owner`. */
+  subscribers?: Set<string>;
+  mgmtEndpoint?: string;
+  /** While an execution holds the order, a redelivered copy of its message leaves it alone. */
+  leaseUntilMs: number;
+  /** Who holds the lease: `<messageId>#<receiveCount>#<invocation nonce>`. */
+  leaseHolder?: string;
+  tx?: StoredTransaction;
+  lastError?: { code: string; message: string };
+  /** Simulated venue and chain time spent on this order across attempts (bench: pipeline overhead). */
+  simulatedMs: number;
+}
+
+interface ClientOrderGuard {
+  orderId: string;
+  kind: 'clientOrderId';
+  owner: string;
+  refOrderId: string;
+}
+
+export const clientOrderGuardKey = (owner: string, clientOrderId: string): string => `client#${owner}#${clientOrderId}`;
+
+export type CreateOrderResult = { created: true } | { created: false; existingOrderId: string };
+
+export class OrdersTable {
+  constructor(private readonly tableName: string) {}
+
+  /** The order and, when it has one, its clientOrderId guard, in one transaction: one order per (owner, key). */
+  async create(order: OrderItem): Promise<CreateOrderResult> {
+    const putOrder = {
+      TableName: this.tableName,
+      Item: order,
+      ConditionExpression: 'attribute_not_exists(orderId)',
+    };
+    if (!order.clientOrderId) {
+      await dynamo().send(new PutCommand(putOrder));
+      return { created: true };
+    }
+    const guard: ClientOrderGuard = {
+      orderId: clientOrderGuardKey(order.owner, order.clientOrderId),
+      kind: 'clientOrderId',
+      owner: order.owner,
+      refOrderId: order.orderId,
+    };
+    try {
+      await dynamo().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: guard, ConditionExpression: 'attribute_not_exists(orderId)' } },
+            { Put: putOrder },
+          ],
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      const guardLost =
+        error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+      if (!guardLost) throw error;
+      const existing = await this.getGuard(order.owner, order.clientOrderId);
+      if (!existing) throw new InfrastructureError('INTERNAL', 'clientOrderId guard vanished after a conflict', { cause: error });
+      return { created: false, existingOrderId: existing.refOrderId };
+    }
+  }
+
+  private async getGuard(owner: string, clientOrderId: string): Promise<ClientOrderGuard | undefined> {
+    const result = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { orderId: clientOrderGuardKey(owner, clientOrderId) }, ConsistentRead: true }),
+    );
+    return result.Item as ClientOrderGuard | undefined;
+  }
+
+  async get(orderId: string): Promise<OrderItem | undefined> {
+    const result = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { orderId }, ConsistentRead: true }));
+    const item = result.Item as OrderItem | undefined;
+    return item?.kind === 'order' ? item : undefined;
+  }
+
+  /**
+   * A status change, conditional on the version the writer read: a stale or duplicate writer loses and gets the
+   * current item back in the StaleWriteError's details. Returns the new item (its subscribers receive the frame).
+   */
+  async transition(params: {
+    orderId: string;
+    expected: { status: OrderStatus; seq: number };
+    next: { status: OrderStatus; seq: number; attempt: number };
+    frame: OrderFrame;
+    nowMs: number;
+    leaseUntilMs: number;
+    set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder'>>;
+  }): Promise<OrderItem> {
+    const names: Record<string, string> = { '#status': 'status', '#seq': 'seq' };
+    const values: Record<string, unknown> = {
+      ':to': params.next.status,
+      ':seq': params.next.seq,
+      ':attempt': params.next.attempt,
+      ':frame': params.frame,
+      ':now': params.nowMs,
+      ':lease': params.leaseUntilMs,
+      ':fromStatus': params.expected.status,
+      ':fromSeq': params.expected.seq,
+    };
+    const sets = ['#status = :to', '#seq = :seq', 'attempt = :attempt', 'lastFrame = :frame', 'updatedAtMs = :now', 'leaseUntilMs = :lease'];
+    for (const [key, value] of Object.entries(params.set ?? {})) {
+      if (value === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    try {
+      const result = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId: params.orderId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :fromStatus AND #seq = :fromSeq',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes as OrderItem;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const current = (error.Item ? error.Item : await this.get(params.orderId)) as OrderItem | undefined;
+        throw new StaleWriteError(
+          `order ${params.orderId}: expected ${params.expected.status}#${params.expected.seq}, found ${current?.status}#${current?.seq}`,
+          { cause: error, details: { current } },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */
+  async releaseLease(orderId: string, seq: number): Promise<void> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId },
+          UpdateExpression: 'SET leaseUntilMs = :zero',
+          ConditionExpression: '#seq = :seq',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':zero': 0, ':seq': seq },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Adds a connection of the owner; resolves to the order as it is now, or undefined when the caller does not own it. */
+  async addSubscriber(orderId: string, owner: string, connectionId: string): Promise<OrderItem | undefined> {
+    try {
+      const result = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId },
+          UpdateExpression: 'ADD subscribers :connection',
+          ConditionExpression: 'attribute_exists(orderId) AND kind = :order AND #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':connection': new Set([connectionId]), ':order': 'order', ':owner': owner },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as OrderItem;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async removeSubscriber(orderId: string, connectionId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId },
+        UpdateExpression: 'DELETE subscribers :connection',
+        ConditionExpression: 'attribute_exists(orderId)',
+        ExpressionAttributeValues: { ':connection': new Set([connectionId]) },
+      }),
+    ).catch((error: unknown) => {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    });
+  }
+}

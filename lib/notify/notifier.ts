@@ -1,0 +1,68 @@
+import { sendMessage } from '../aws/queues';
+import { postToConnection } from '../aws/connections-api';
+import type { ConnectionsTable } from '../aws/connections-table';
+import type { OrdersTable, OrderItem } from '../aws/orders-table';
+import type { OrderFrame } from './frames';
+import { log } from '../log';
+
+/** One message on the status queue: a frame and the connections it goes to. */
+export interface StatusMessage {
+  frame: OrderFrame;
+  recipients: string[];
+  mgmtEndpoint: string;
+}
+
+export interface NotifierDeps {
+  statusQueueName: string;
+  /** Overrides the per-order endpoint (offline: serverless-offline's WebSocket port). */
+  fixedEndpoint: string;
+  orders: OrdersTable;
+  connections: ConnectionsTable;
+}
+
+export class Notifier {
+  constructor(private readonly deps: NotifierDeps) {}
+
+  endpointFor(order: Pick<OrderItem, 'mgmtEndpoint'>): string {
+    return this.deps.fixedEndpoint || order.mgmtEndpoint || '';
+  }
+
+  /**
+   * Queues a frame for the order's subscribers. The status queue is FIFO grouped by orderId, and the
+   * deduplication id is (orderId, seq): frames of one order arrive in seq order and a re-sent frame is dropped.
+   */
+  async publish(order: OrderItem, frame: OrderFrame): Promise<void> {
+    const message: StatusMessage = {
+      frame,
+      recipients: [...(order.subscribers ?? [])],
+      mgmtEndpoint: this.endpointFor(order),
+    };
+    if (message.recipients.length === 0) return;
+    await sendMessage(this.deps.statusQueueName, message, {
+      groupId: order.orderId,
+      deduplicationId: `${order.orderId}:${frame.seq}`,
+    });
+  }
+
+  /** The callback step: post to each recipient; a gone connection is forgotten and the others still get the frame. */
+  async deliver(message: StatusMessage): Promise<void> {
+    const endpoint = this.deps.fixedEndpoint || message.mgmtEndpoint;
+    await Promise.all(
+      message.recipients.map(async (connectionId) => {
+        const outcome = await postToConnection(endpoint, connectionId, message.frame);
+        if (outcome === 'gone') {
+          log.info('connection gone; forgetting it', { connectionId, orderId: message.frame.orderId });
+          await Promise.all([
+            this.deps.connections.delete(connectionId),
+            this.deps.orders.removeSubscriber(message.frame.orderId, connectionId),
+          ]);
+        }
+      }),
+    );
+  }
+
+  /** A frame straight to one connection (acks, replays, errors). Gone is not an error: the client left. */
+  async postDirect(endpoint: string, connectionId: string, frame: unknown): Promise<'sent' | 'gone'> {
+    return postToConnection(this.deps.fixedEndpoint || endpoint, connectionId, frame);
+  }
+}
