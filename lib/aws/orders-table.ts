@@ -171,6 +171,38 @@ export class OrdersTable {
     }
   }
 
+  /**
+   * Takes over an order whose execution died, without a status change: compare-and-swap on the lease holder, so of
+   * two deliveries taking over at once exactly one wins (the other gets StaleWriteError).
+   */
+  async takeLease(order: OrderItem, leaseUntilMs: number, holder: string): Promise<OrderItem> {
+    const values: Record<string, unknown> = { ':seq': order.seq, ':status': order.status, ':until': leaseUntilMs, ':holder': holder };
+    let holderCondition = 'attribute_not_exists(leaseHolder)';
+    if (order.leaseHolder !== undefined) {
+      values[':previous'] = order.leaseHolder;
+      holderCondition = 'leaseHolder = :previous';
+    }
+    try {
+      const result = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId: order.orderId },
+          UpdateExpression: 'SET leaseUntilMs = :until, leaseHolder = :holder',
+          ConditionExpression: `#seq = :seq AND #status = :status AND ${holderCondition}`,
+          ExpressionAttributeNames: { '#seq': 'seq', '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as OrderItem;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StaleWriteError(`order ${order.orderId}: lease taken by another delivery`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
   /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */
   async releaseLease(orderId: string, seq: number): Promise<void> {
     try {

@@ -1,0 +1,22 @@
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { engineContext } from '../../lib/orders/runtime';
+import { processBatch } from '../../lib/aws/sqs-batch';
+import { settleDeadLetter } from '../../lib/orders/execute-order';
+
+const ctx = engineContext();
+
+/** The backstop behind the redrive policy: no order is ever left non-terminal in silence. */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+  processBatch(
+    event.Records,
+    (record) =>
+      settleDeadLetter(ctx, {
+        messageId: record.messageId,
+        body: record.body,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+        deadlineMs: ctx.now(),
+      }),
+    { concurrency: 10 },
+  ),
+);

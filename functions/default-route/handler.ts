@@ -1,0 +1,17 @@
+import { engineContext } from '../../lib/orders/runtime';
+import { wsMessageRoute } from '../../lib/notify/ws-route';
+import { RequestError } from '../../lib/errors';
+import { KNOWN_ACTIONS } from '../../lib/orders/request';
+
+const ctx = engineContext();
+
+/** `$default`: API Gateway sends here what is not JSON or names no known action. */
+export const handler = wsMessageRoute(ctx.notifier, async ({ body }) => {
+  const action = (body as { action?: unknown }).action;
+  if (action === undefined) {
+    throw new RequestError('BAD_REQUEST', 'action: required', [{ path: 'action', message: `required, one of ${KNOWN_ACTIONS.join(', ')}` }]);
+  }
+  throw new RequestError('UNKNOWN_ACTION', `unknown action ${JSON.stringify(action).slice(0, 64)}`, [
+    { path: 'action', message: `must be one of ${KNOWN_ACTIONS.join(', ')}` },
+  ]);
+});

@@ -1,0 +1,34 @@
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { engineContext } from '../../lib/orders/runtime';
+import { processBatch } from '../../lib/aws/sqs-batch';
+import { changeVisibility } from '../../lib/aws/queues';
+import { executeOrderMessage } from '../../lib/orders/execute-order';
+
+const ctx = engineContext();
+
+/** Answers this long before the Lambda deadline, so partial results are reported rather than lost to a timeout. */
+const DEADLINE_MARGIN_MS = 2_000;
+
+/**
+ * The execution Lambda: the whole batch concurrently (EXECUTION_CONCURRENCY at a time), each record succeeding or
+ * failing on its own; a retry's backoff is its message's visibility timeout.
+ */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => {
+  const remainingMs = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : ctx.config.EXECUTION_TIMEOUT_SECONDS * 1000;
+  const deadlineMs = ctx.now() + remainingMs - DEADLINE_MARGIN_MS;
+  return processBatch(
+    event.Records,
+    (record) =>
+      executeOrderMessage(ctx, {
+        messageId: record.messageId,
+        body: record.body,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+        deadlineMs,
+      }),
+    {
+      concurrency: ctx.config.EXECUTION_CONCURRENCY,
+      onRetry: (record, seconds) => changeVisibility(ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
+    },
+  );
+});

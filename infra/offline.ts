@@ -1,0 +1,127 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stripVTControlCharacters } from 'node:util';
+import { killOnExit, terminate } from './emulators';
+import { dummyCredentialEnv, repoRoot, waitForTcp } from './env';
+import { type Logger, silentLogger } from './log';
+
+/** Variables passed through from our environment to the handlers (besides the ones set below). */
+const PASS_THROUGH = [/^MOCK_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/];
+
+export interface OfflineOptions {
+  stage: string;
+  region: string;
+  sqsEndpoint: string;
+  dynamoEndpoint: string;
+  wsPort: number;
+  httpPort: number;
+  lambdaPort: number;
+  /** Extra environment (overrides). */
+  env?: Record<string, string | undefined>;
+  log?: Logger;
+  readyTimeoutMs?: number;
+}
+
+export interface Offline {
+  pid: number;
+  stop(): Promise<void>;
+  /** Called once when the process exits, whatever the reason (code, signal). */
+  onExit(cb: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+}
+
+/** Environment for serverless-offline: base PATH etc., pass-through vars, dummy credentials and the endpoints. */
+export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = process.env): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_OPTIONS', 'TERM', 'JAVA_HOME']) {
+    const v = source[k];
+    if (v !== undefined) env[k] = v;
+  }
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && PASS_THROUGH.some((re) => re.test(k))) env[k] = v;
+  Object.assign(env, dummyCredentialEnv(), {
+    AWS_REGION: o.region,
+    AWS_DEFAULT_REGION: o.region,
+    AWS_ENDPOINT_URL_SQS: o.sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: o.dynamoEndpoint,
+    WS_MGMT_ENDPOINT: `http://127.0.0.1:${o.wsPort}`,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    WS_PORT: String(o.wsPort),
+    HTTP_PORT: String(o.httpPort),
+    LAMBDA_PORT: String(o.lambdaPort),
+    STAGE: o.stage,
+  });
+  for (const [k, v] of Object.entries(o.env ?? {})) if (v !== undefined) env[k] = v;
+  return env;
+};
+
+const looksBad = /\b(error|warn|warning|exception|unhandled|failed)\b/i;
+
+/**
+ * Spawns `serverless offline start --useInProcess` directly with node (not npm/npx: P11, so the PID is the real
+ * process) and resolves once it printed "listening on ...:<wsPort>" (on stderr, P11) and the WebSocket and Lambda
+ * ports accept TCP.
+ */
+export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
+  const log = o.log ?? silentLogger;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
+    { cwd: repoRoot, env: offlineEnv(o), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  if (child.pid === undefined) {
+    const err = await new Promise<Error>((r) => child.once('error', r));
+    throw new Error(`could not spawn serverless offline: ${err.message}`);
+  }
+  const pid = child.pid;
+  const unregister = killOnExit(pid);
+  const exitCallbacks: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.once('exit', (code, signal) => {
+    exitInfo = { code, signal };
+    unregister();
+    for (const cb of exitCallbacks) cb(code, signal);
+  });
+
+  let listening = false;
+  let tail: string[] = [];
+  const listenRe = new RegExp(`listening on .*:${o.wsPort}\\b`, 'i');
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (raw) => {
+      const line = stripVTControlCharacters(raw);
+      if (!line.trim()) return;
+      tail = [...tail.slice(-30), line];
+      if (listenRe.test(line)) listening = true;
+      if (looksBad.test(line)) log.warn(line);
+      else log.debug(line);
+    });
+  }
+
+  const stop = async (): Promise<void> => {
+    await terminate(child, 'SIGINT', 3000);
+    unregister();
+  };
+
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
+  while (!listening) {
+    if (exitInfo) throw new Error(`serverless offline exited during start (${exitInfo.code ?? exitInfo.signal}):\n${tail.join('\n')}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`serverless offline did not start listening on ${o.wsPort}:\n${tail.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const remaining = Math.max(deadline - Date.now(), 1000);
+  if (!(await waitForTcp(o.wsPort, remaining)) || !(await waitForTcp(o.lambdaPort, remaining))) {
+    await stop();
+    throw new Error(`serverless offline ports ${o.wsPort}/${o.lambdaPort} do not accept connections`);
+  }
+  return {
+    pid,
+    stop,
+    onExit: (cb) => {
+      if (exitInfo) cb(exitInfo.code, exitInfo.signal);
+      else exitCallbacks.push(cb);
+    },
+  };
+};

@@ -1,0 +1,62 @@
+import type { EngineConfig } from '../config';
+import { AccountsTable } from '../aws/accounts-table';
+import { ConnectionsTable } from '../aws/connections-table';
+import { OrdersTable } from '../aws/orders-table';
+import { LedgerTable } from '../aws/ledger-table';
+import { Notifier } from '../notify/notifier';
+import { MockCluster } from '../chain/cluster';
+import { mockProfile, type MockProfile } from '../chain/profile';
+import { setLogLevel } from '../log';
+import { setMarketSeed } from '../venues/market';
+
+/** Everything a use case needs, built once per process from the parsed configuration. */
+export interface EngineContext {
+  config: EngineConfig;
+  accounts: AccountsTable;
+  connections: ConnectionsTable;
+  orders: OrdersTable;
+  ledger: LedgerTable;
+  notifier: Notifier;
+  profile: MockProfile;
+  cluster: MockCluster;
+  now: () => number;
+}
+
+const parseFailureRates = (spec: string): Record<string, number> => {
+  const rates: Record<string, number> = {};
+  for (const part of spec.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+    const [name, value] = part.split('=');
+    const rate = Number(value);
+    if (!name || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+      throw new Error(`MOCK_FAILURE_RATES: "${part}" is not name=rate with 0 <= rate <= 1`);
+    }
+    rates[name] = rate;
+  }
+  return rates;
+};
+
+export const createEngineContext = (config: EngineConfig, now: () => number = Date.now): EngineContext => {
+  setLogLevel(config.LOG_LEVEL);
+  // Routing and landing must price on the same market in every process: it is a function of the seed and the clock.
+  setMarketSeed(config.MOCK_SEED);
+  const orders = new OrdersTable(config.ORDERS_TABLE);
+  const connections = new ConnectionsTable(config.CONNECTIONS_TABLE);
+  const ledger = new LedgerTable(config.LEDGER_TABLE);
+  const profile = mockProfile(config.MOCK_PROFILE, { failureRates: parseFailureRates(config.MOCK_FAILURE_RATES) });
+  return {
+    config,
+    accounts: new AccountsTable(config.ACCOUNTS_TABLE),
+    connections,
+    orders,
+    ledger,
+    notifier: new Notifier({
+      statusQueueName: config.STATUS_QUEUE_NAME,
+      fixedEndpoint: config.WS_MGMT_ENDPOINT,
+      orders,
+      connections,
+    }),
+    profile,
+    cluster: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
+    now,
+  };
+};

@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ChainError, EngineError, StaleWriteError, VenueError, isEngineError } from '../errors';
+import { routeOrder, quotesToWire, routeToWire, type OrderSpec } from '../routing';
+import { resolveToken, formatUiAmount } from '../tokens';
+import { buildSendRequest, simulatedSendAckMs, statusOf, type ForcedFailure, type SendRequest, type TxRecord } from '../chain/cluster';
+import { drawVenue5xx, quoteLatencyMs, sampleLatencyMs } from '../chain/profile';
+import { rngFor } from '../chain/rng';
+import type { OrderItem } from '../aws/orders-table';
+import type { RecordOutcome } from '../aws/sqs-batch';
+import { advance, failOrder, type FailureReason } from './outcomes';
+import { retryDelaySeconds } from './backoff';
+import type { EngineContext } from './context';
+import { log } from '../log';
+
+export interface OrderDelivery {
+  messageId: string;
+  body: string;
+  /** SQS ApproximateReceiveCount: attempts are counted from SQS. */
+  receiveCount: number;
+  /** Wall-clock instant by which this invocation must have answered (Lambda deadline minus a margin). */
+  deadlineMs: number;
+}
+
+const orderMessageSchema = z.object({ orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/) });
+
+const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
+
+const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+const reasonOf = (error: unknown): FailureReason =>
+  isEngineError(error) ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: 'unexpected execution error' };
+
+const orderSpecOf = (order: OrderItem): OrderSpec => {
+  const tokenIn = resolveToken(order.request.tokenIn);
+  const tokenOut = resolveToken(order.request.tokenOut);
+  if (!tokenIn || !tokenOut) throw new VenueError('NO_ROUTE', `token ${order.request.tokenIn} or ${order.request.tokenOut} is no longer listed`);
+  return { side: order.request.side, tokenIn, tokenOut, amountIn: BigInt(order.request.amountIn), slippageBps: order.request.slippageBps };
+};
+
+const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | undefined =>
+  order.request.mockFailures?.[String(attempt)] as ForcedFailure | undefined;
+
+/**
+ * One order message. Every accepted order reaches exactly one terminal state and is executed at most once on chain:
+ * - a terminal order is acknowledged and dropped;
+ * - an order held by a live execution (another copy of the message) is left to it;
+ * - an order whose execution died is taken over: before its transaction was sent it simply starts a new attempt,
+ *   after it was sent it is reconciled by signature (the ledger is the chain's memory, not the Lambda's);
+ * - a retryable failure goes back to `pending` with attempt+1 and an SQS backoff; the last attempt ends `failed`.
+ */
+export class OrderExecution {
+  private readonly holder: string;
+  private simulatedMs = 0;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly delivery: OrderDelivery,
+    /** The dead-letter backstop settles orders: it never schedules another attempt. */
+    private readonly finalOnly = false,
+  ) {
+    this.holder = `${delivery.messageId}#${delivery.receiveCount}#${randomUUID()}`;
+  }
+
+  private get maxAttempts(): number {
+    return this.ctx.config.MAX_ATTEMPTS;
+  }
+
+  private leaseUntil(): number {
+    return this.ctx.now() + this.ctx.config.EXECUTION_TIMEOUT_SECONDS * 1000;
+  }
+
+  async run(): Promise<RecordOutcome> {
+    const parsed = orderMessageSchema.safeParse(safeJson(this.delivery.body));
+    if (!parsed.success) return this.poison('message body is not {"orderId": <ULID>}');
+    let order = await this.ctx.orders.get(parsed.data.orderId);
+    if (!order) return this.poison(`order ${parsed.data.orderId} does not exist`);
+
+    try {
+      if (order.status === 'confirmed' || order.status === 'failed') {
+        log.debug('order already terminal; dropping its message', { orderId: order.orderId, status: order.status });
+        return { kind: 'done' };
+      }
+      if (IN_PROGRESS.has(order.status)) {
+        if (this.heldByLiveExecution(order)) {
+          log.info('order is being executed by another delivery; leaving it', { orderId: order.orderId, holder: order.leaseHolder });
+          return { kind: 'done' };
+        }
+        if (order.status === 'submitted' && order.tx) return await this.reconcile(order);
+        // The previous execution died before sending anything: that attempt is over.
+        order = await this.retryOrFail(order, new EngineError('ATTEMPT_INTERRUPTED', 'the execution of the previous attempt was interrupted', { retryable: true }), {
+          immediate: true,
+        });
+        if (order.status !== 'pending') return { kind: 'done' };
+      }
+      const attempt = Math.max(order.attempt, this.delivery.receiveCount);
+      if (attempt > this.maxAttempts) {
+        await failOrder(this.ctx, order, { code: 'RETRIES_EXHAUSTED', message: `no attempt left (${this.maxAttempts} allowed)` }, { lastError: order.lastError });
+        return { kind: 'done' };
+      }
+      return await this.attempt(order, attempt);
+    } catch (error) {
+      if (error instanceof StaleWriteError) {
+        // Someone else moved the order on (a duplicate delivery, the dead-letter backstop): it is theirs now.
+        log.info('lost a race on the order; leaving it to the winner', { orderId: order.orderId, error });
+        return { kind: 'done' };
+      }
+      throw error;
+    }
+  }
+
+  private heldByLiveExecution(order: OrderItem): boolean {
+    if (order.leaseUntilMs <= this.ctx.now()) return false;
+    const [messageId, receiveCount] = (order.leaseHolder ?? '').split('#');
+    // A redelivery of the same message with a higher receive count means its previous holder gave up or died.
+    const sameMessageRedelivered = messageId === this.delivery.messageId && Number(receiveCount) < this.delivery.receiveCount;
+    return !sameMessageRedelivered;
+  }
+
+  private poison(reason: string): RecordOutcome {
+    log.error('malformed order message; it goes to the dead-letter queue', { messageId: this.delivery.messageId, reason, body: this.delivery.body.slice(0, 512) });
+    // Visible again at once: it burns through maxReceiveCount quickly instead of being retried for hours.
+    return { kind: 'retry', visibilitySeconds: 0 };
+  }
+
+  private async attempt(order: OrderItem, attempt: number): Promise<RecordOutcome> {
+    const { ctx } = this;
+    const spec = orderSpecOf(order);
+    const forced = forcedFailureOf(order, attempt);
+    const rng = rngFor(ctx.config.MOCK_SEED, 'execution', order.orderId, attempt);
+    this.simulatedMs = order.simulatedMs;
+
+    // routing: both venues quoted in parallel (the slower one bounds the stage).
+    const quoteMs = quoteLatencyMs(ctx.profile, rng);
+    await sleep(quoteMs);
+    this.simulatedMs += quoteMs;
+    let routing;
+    try {
+      const venueDown = drawVenue5xx(ctx.profile, rng, forced === 'VENUE_5XX');
+      if (venueDown) throw venueDown;
+      routing = routeOrder(spec, ctx.now());
+    } catch (error) {
+      return this.afterFailure(order, attempt, error);
+    }
+    order = await advance(ctx, order, 'routing', {
+      attempt,
+      meta: { quotes: quotesToWire(routing, spec) },
+      leaseUntilMs: this.leaseUntil(),
+      set: { leaseHolder: this.holder, simulatedMs: this.simulatedMs },
+    });
+
+    // building: blockhash and signature.
+    const buildMs = sampleLatencyMs(ctx.profile, 'build', rng) + sampleLatencyMs(ctx.profile, 'sign', rng);
+    await sleep(buildMs);
+    this.simulatedMs += buildMs;
+    const blockhash = ctx.cluster.getLatestBlockhash();
+    const request = buildSendRequest({
+      orderId: order.orderId,
+      attempt,
+      order: spec,
+      route: routing.route,
+      blockhash,
+      ...(forced ? { forcedFailure: forced } : {}),
+    });
+    const signature = ctx.cluster.signatureFor(request);
+    order = await advance(ctx, order, 'building', {
+      meta: { route: routeToWire(routing.route, spec), blockhash: blockhash.blockhash, lastValidBlockHeight: blockhash.lastValidBlockHeight },
+      set: { simulatedMs: this.simulatedMs },
+    });
+
+    // submitted: recorded before the send, so a crash after it is reconciled by this signature.
+    order = await advance(ctx, order, 'submitted', {
+      meta: { dex: routing.route.dex, txHash: signature },
+      set: { tx: { signature, dex: routing.route.dex, request } },
+    });
+    return this.sendAndConfirm(order, request, spec);
+  }
+
+  private async sendAndConfirm(order: OrderItem, request: SendRequest, spec: OrderSpec): Promise<RecordOutcome> {
+    const { ctx } = this;
+    const signature = ctx.cluster.signatureFor(request);
+    const ackMs = simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, signature);
+    await sleep(ackMs);
+    this.simulatedMs += ackMs;
+    try {
+      await ctx.cluster.sendTransaction(request);
+    } catch (error) {
+      return this.afterFailure(order, order.attempt, error);
+    }
+    const record = await ctx.ledger.get(signature);
+    if (!record) return this.afterFailure(order, order.attempt, new ChainError('RPC_TIMEOUT', 'transaction not found after send', { retryable: true }));
+    return this.awaitOutcome(order, record, spec);
+  }
+
+  /**
+   * Waits for the signature's outcome the way a client subscribed to it would (woken at each change of the record's
+   * status, no polling), up to the confirmation timeout and the invocation's own deadline.
+   */
+  private async awaitOutcome(order: OrderItem, record: TxRecord, spec: OrderSpec): Promise<RecordOutcome> {
+    const { ctx } = this;
+    const waitStartedMs = ctx.now();
+    const giveUpAtMs = Math.min(record.sentAtMs + ctx.profile.confirmTimeoutMs, this.delivery.deadlineMs);
+    for (;;) {
+      const nowMs = ctx.now();
+      const status = statusOf(record, nowMs);
+      if (status.state === 'confirmed') {
+        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        const amountOut = status.amountOut;
+        await advance(ctx, order, 'confirmed', {
+          meta: {
+            dex: order.tx?.dex,
+            txHash: record.signature,
+            executedPrice: status.executedPrice,
+            amountIn: formatUiAmount(spec.amountIn, spec.tokenIn),
+            amountOut: formatUiAmount(amountOut, spec.tokenOut),
+            slot: status.slot,
+            feeLamports: status.feeLamports,
+            simulatedMs: this.simulatedMs,
+          },
+          set: { simulatedMs: this.simulatedMs },
+        });
+        return { kind: 'done' };
+      }
+      if (status.state === 'failed') {
+        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        return this.afterFailure(order, order.attempt, status.error, { txHash: record.signature, slot: status.slot, feeLamports: status.feeLamports });
+      }
+      if (status.state === 'expired') {
+        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        return this.afterFailure(
+          order,
+          order.attempt,
+          new ChainError('BLOCKHASH_EXPIRED', `Signature ${record.signature} has expired: block height exceeded.`, { retryable: true }),
+        );
+      }
+      const nextChange = [record.landsAtMs, record.confirmAtMs, record.expiresAtMs].filter((t): t is number => t !== null && t > nowMs);
+      const wakeAt = Math.min(giveUpAtMs, ...nextChange);
+      if (nowMs >= giveUpAtMs) break;
+      await sleep(wakeAt - nowMs);
+    }
+    // Ambiguous: it may still land. Keep `submitted`, give the order back and look again once the outcome is known.
+    this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
+    log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: record.signature });
+    await ctx.orders.releaseLease(order.orderId, order.seq);
+    return { kind: 'retry', visibilitySeconds: Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1) };
+  }
+
+  /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */
+  async follow(order: OrderItem, record: TxRecord): Promise<RecordOutcome> {
+    this.simulatedMs = order.simulatedMs;
+    return this.awaitOutcome(order, record, orderSpecOf(order));
+  }
+
+  /** A submitted order whose execution died: re-send the same signed transaction (idempotent) and follow it. */
+  private async reconcile(order: OrderItem): Promise<RecordOutcome> {
+    const tx = order.tx as NonNullable<OrderItem['tx']>;
+    log.info('reconciling a submitted order by signature', { orderId: order.orderId, signature: tx.signature });
+    order = await this.ctx.orders.takeLease(order, this.leaseUntil(), this.holder);
+    this.simulatedMs = order.simulatedMs;
+    const spec = orderSpecOf(order);
+    const existing = await this.ctx.ledger.get(tx.signature);
+    if (existing) return this.awaitOutcome(order, existing, spec);
+    return this.sendAndConfirm(order, tx.request, spec);
+  }
+
+  private async afterFailure(order: OrderItem, attempt: number, error: unknown, extraMeta: Record<string, unknown> = {}): Promise<RecordOutcome> {
+    if (!isEngineError(error)) throw error;
+    if (order.status === 'pending' && order.attempt < attempt) {
+      // The attempt failed before it claimed the order: count it before deciding.
+      order = { ...order, attempt };
+    }
+    const updated = await this.retryOrFail(order, error, { extraMeta });
+    if (updated.status === 'pending') {
+      const delay = retryDelaySeconds(attempt, { baseSeconds: this.ctx.config.RETRY_BASE_SECONDS, capSeconds: this.ctx.config.RETRY_CAP_SECONDS });
+      return { kind: 'retry', visibilitySeconds: delay };
+    }
+    return { kind: 'done' };
+  }
+
+  /** Final failures end the order; retryable ones go back to pending, until the last attempt. */
+  private async retryOrFail(
+    order: OrderItem,
+    error: EngineError,
+    options: { immediate?: boolean; extraMeta?: Record<string, unknown> } = {},
+  ): Promise<OrderItem> {
+    const reason = reasonOf(error);
+    const extra = { ...(options.extraMeta ?? {}), simulatedMs: this.simulatedMs };
+    if (!error.retryable || this.finalOnly) {
+      log.info('order failed', { orderId: order.orderId, reason });
+      return failOrder(this.ctx, order, reason, extra);
+    }
+    if (order.attempt >= this.maxAttempts) {
+      log.info('order out of attempts', { orderId: order.orderId, reason });
+      return failOrder(this.ctx, order, { code: 'RETRIES_EXHAUSTED', message: `failed after ${order.attempt} attempts: ${reason.message}` }, { ...extra, lastError: reason });
+    }
+    log.info('retrying order', { orderId: order.orderId, attempt: order.attempt + 1, reason, immediate: options.immediate ?? false });
+    return advance(this.ctx, order, 'pending', {
+      attempt: order.attempt + 1,
+      meta: { order: order.wireOrder, lastError: reason },
+      set: { lastError: reason, simulatedMs: this.simulatedMs },
+    });
+  }
+}
+
+/**
+ * The dead-letter backstop: an order whose message exhausted its deliveries ends now. If its transaction reached the
+ * chain, the chain decides (confirmed stays confirmed); if that transaction may still land, it is looked at again later.
+ */
+export const settleDeadLetter = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
+  const parsed = orderMessageSchema.safeParse(safeJson(delivery.body));
+  if (!parsed.success) {
+    log.error('dead letter names no order; kept in the logs only', { messageId: delivery.messageId, body: delivery.body.slice(0, 512) });
+    return { kind: 'done' };
+  }
+  const order = await ctx.orders.get(parsed.data.orderId);
+  if (!order) {
+    log.error('dead letter names an unknown order', { messageId: delivery.messageId, orderId: parsed.data.orderId });
+    return { kind: 'done' };
+  }
+  if (order.status === 'confirmed' || order.status === 'failed') return { kind: 'done' };
+  log.warn('settling a dead-lettered order', { orderId: order.orderId, status: order.status, lastError: order.lastError });
+  const execution = new OrderExecution(ctx, { ...delivery, deadlineMs: ctx.now() }, true);
+  try {
+    if (order.status === 'submitted' && order.tx) {
+      const record = await ctx.ledger.get(order.tx.signature);
+      if (record) return await execution.follow(order, record);
+    }
+    await failOrder(ctx, order, order.lastError ?? { code: 'DEAD_LETTERED', message: 'the order message exhausted its deliveries' });
+    return { kind: 'done' };
+  } catch (error) {
+    if (error instanceof StaleWriteError) return { kind: 'done' };
+    throw error;
+  }
+};
+
+const safeJson = (body: string): unknown => {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+};
+
+export const executeOrderMessage = (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => new OrderExecution(ctx, delivery).run();
