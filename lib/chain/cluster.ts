@@ -1,0 +1,357 @@
+import { ChainError, VenueError } from '../errors';
+import { resolveToken } from '../tokens';
+import { executeRouteAt, type OrderSpec, type Route, type RouteLeg } from '../routing';
+import { getMarket, marketFor, type Dex } from '../venues/market';
+import { BLOCKHASH_VALID_BLOCKS, clockFor, slotAt, slotStartMs, type SlotClock } from './clock';
+import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profile';
+import { rngFor } from './rng';
+import { blockhashForSlot, transactionSignature } from './signature';
+
+export type ForcedFailure = 'RPC_TIMEOUT' | 'BLOCKHASH_EXPIRED' | 'SLIPPAGE_EXCEEDED' | 'VENUE_5XX' | 'AMBIGUOUS_TIMEOUT';
+
+/** Base fee per signature, charged even when the transaction fails (dex-realism.md §4.4). No priority fee is modelled. */
+export const BASE_FEE_LAMPORTS = 5_000;
+
+/** A Route with amounts as decimal strings in base units: JSON/DynamoDB-safe. */
+export interface StoredRoute {
+  dex: string;
+  amountIn: string;
+  amountOut: string;
+  minAmountOut: string;
+  price: string;
+  priceImpactPct: string;
+  legs: { dex: Dex; percent: number; amountIn: string; amountOut: string }[];
+}
+
+/** The signed transaction as submitted. Plain JSON (amounts are base-unit decimal strings) so it can be stored and re-sent. */
+export interface SendRequest {
+  orderId: string;
+  attempt: number;
+  blockhash: string;
+  lastValidBlockHeight: number;
+  side: 'buy' | 'sell';
+  /** Token symbols. */
+  tokenIn: string;
+  tokenOut: string;
+  amountIn: string;
+  slippageBps: number;
+  route: StoredRoute;
+  forcedFailure?: ForcedFailure;
+}
+
+export type TxFate = 'lands' | 'dropped' | 'ambiguous-late' | 'ambiguous-dropped' | 'forced-expired';
+
+/**
+ * Everything needed to compute the transaction's status at any later time as a pure function of (record, nowMs).
+ * JSON-serialisable, no undefined values (DynamoDB DocumentClient rejects them).
+ */
+export interface TxRecord {
+  signature: string;
+  orderId: string;
+  attempt: number;
+  blockhash: string;
+  blockhashSlot: number;
+  lastValidBlockHeight: number;
+  side: 'buy' | 'sell';
+  tokenIn: string;
+  tokenOut: string;
+  amountIn: string;
+  slippageBps: number;
+  minAmountOut: string;
+  route: StoredRoute;
+  /** The market the landing is re-priced on. */
+  marketSeed: string;
+  profile: MockProfileName;
+  sentAtMs: number;
+  /** First instant at which the blockhash is too old to land. */
+  expiresAtMs: number;
+  /** null = never lands. */
+  landsAtMs: number | null;
+  confirmAtMs: number | null;
+  feeLamports: number;
+  fate: TxFate;
+  forcedFailure: ForcedFailure | null;
+}
+
+export interface LedgerStore {
+  /** false = a record with this signature already existed (nothing written). */
+  putIfAbsent(record: TxRecord): Promise<boolean>;
+  get(signature: string): Promise<TxRecord | undefined>;
+}
+
+export class InMemoryLedger implements LedgerStore {
+  private readonly records = new Map<string, string>();
+
+  async putIfAbsent(record: TxRecord): Promise<boolean> {
+    if (this.records.has(record.signature)) return false;
+    // Stored as JSON so tests see exactly what a DynamoDB round trip would give back.
+    this.records.set(record.signature, JSON.stringify(record));
+    return true;
+  }
+
+  async get(signature: string): Promise<TxRecord | undefined> {
+    const raw = this.records.get(signature);
+    return raw === undefined ? undefined : (JSON.parse(raw) as TxRecord);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  signaturesOf(orderId: string): string[] {
+    return [...this.records.values()].map((r) => JSON.parse(r) as TxRecord).filter((r) => r.orderId === orderId).map((r) => r.signature);
+  }
+}
+
+export type SignatureStatus =
+  | { state: 'unknown' }
+  | { state: 'processed'; slot: number }
+  | { state: 'confirmed'; slot: number; amountOut: bigint; executedPrice: string; feeLamports: number }
+  | { state: 'failed'; slot: number; error: ChainError; feeLamports: number }
+  | { state: 'expired' };
+
+export interface LatestBlockhash {
+  blockhash: string;
+  lastValidBlockHeight: number;
+  slot: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversions
+
+export function storeRoute(route: Route): StoredRoute {
+  return {
+    dex: route.dex,
+    amountIn: route.amountIn.toString(),
+    amountOut: route.amountOut.toString(),
+    minAmountOut: route.minAmountOut.toString(),
+    price: route.price,
+    priceImpactPct: route.priceImpactPct,
+    legs: route.legs.map((l) => ({ dex: l.dex, percent: l.percent, amountIn: l.amountIn.toString(), amountOut: l.amountOut.toString() })),
+  };
+}
+
+export function loadRoute(stored: StoredRoute): Route {
+  return {
+    dex: stored.dex,
+    amountIn: BigInt(stored.amountIn),
+    amountOut: BigInt(stored.amountOut),
+    minAmountOut: BigInt(stored.minAmountOut),
+    price: stored.price,
+    priceImpactPct: stored.priceImpactPct,
+    legs: stored.legs.map((l): RouteLeg => ({ dex: l.dex, percent: l.percent, amountIn: BigInt(l.amountIn), amountOut: BigInt(l.amountOut) })),
+  };
+}
+
+export function buildSendRequest(args: {
+  orderId: string;
+  attempt: number;
+  order: OrderSpec;
+  route: Route;
+  blockhash: { blockhash: string; lastValidBlockHeight: number };
+  forcedFailure?: ForcedFailure;
+}): SendRequest {
+  const req: SendRequest = {
+    orderId: args.orderId,
+    attempt: args.attempt,
+    blockhash: args.blockhash.blockhash,
+    lastValidBlockHeight: args.blockhash.lastValidBlockHeight,
+    side: args.order.side,
+    tokenIn: args.order.tokenIn.symbol,
+    tokenOut: args.order.tokenOut.symbol,
+    amountIn: args.order.amountIn.toString(),
+    slippageBps: args.order.slippageBps,
+    route: storeRoute(args.route),
+  };
+  if (args.forcedFailure !== undefined) req.forcedFailure = args.forcedFailure;
+  return req;
+}
+
+function orderSpecOf(r: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amountIn: string; slippageBps: number }): OrderSpec {
+  const tokenIn = resolveToken(r.tokenIn);
+  const tokenOut = resolveToken(r.tokenOut);
+  if (!tokenIn || !tokenOut) throw new ChainError('INVALID_TRANSACTION', `unknown token in ${r.tokenIn} -> ${r.tokenOut}`);
+  return { side: r.side, tokenIn, tokenOut, amountIn: BigInt(r.amountIn), slippageBps: r.slippageBps };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure status
+
+/** Status of a recorded transaction at nowMs: a pure function, so every process (and every retry) agrees. */
+export function statusOf(record: TxRecord, nowMs: number): SignatureStatus {
+  if (record.landsAtMs !== null && nowMs >= record.landsAtMs) {
+    const slot = slotAt(record.landsAtMs);
+    if (record.confirmAtMs !== null && nowMs < record.confirmAtMs) return { state: 'processed', slot };
+    const outcome = executeRouteAt(orderSpecOf(record), loadRoute(record.route), record.landsAtMs, marketFor(record.marketSeed), {
+      forceSlippageFailure: record.forcedFailure === 'SLIPPAGE_EXCEEDED',
+    });
+    if (outcome.ok) {
+      return { state: 'confirmed', slot, amountOut: outcome.amountOut, executedPrice: outcome.executedPrice, feeLamports: record.feeLamports };
+    }
+    return { state: 'failed', slot, error: outcome.error, feeLamports: record.feeLamports };
+  }
+  if (nowMs >= record.expiresAtMs) return { state: 'expired' };
+  return { state: 'unknown' };
+}
+
+/** The chain's simulated timeline for a record (so the engine can report simulated durations honestly). */
+export function simulatedTimeline(record: TxRecord): { sentAtMs: number; landsAtMs: number | null; confirmAtMs: number | null; expiresAtMs: number } {
+  return { sentAtMs: record.sentAtMs, landsAtMs: record.landsAtMs, confirmAtMs: record.confirmAtMs, expiresAtMs: record.expiresAtMs };
+}
+
+/** Simulated sendTransaction RPC round trip for a signature (deterministic per signature). */
+export function simulatedSendAckMs(profile: MockProfile, seed: string, signature: string): number {
+  return sampleLatencyMs(profile, 'sendAck', rngFor(seed, 'send-ack', signature));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface MockClusterOptions {
+  ledger: LedgerStore;
+  profile: MockProfile;
+  seed: string;
+  now?: () => number;
+  /** Market seed the landing re-prices on; defaults to the process-wide market (lib/venues/market getMarket()). */
+  marketSeed?: string;
+}
+
+export class MockCluster {
+  readonly ledger: LedgerStore;
+  readonly profile: MockProfile;
+  readonly seed: string;
+  readonly clock: SlotClock;
+  private readonly now: () => number;
+  private readonly marketSeed: string | undefined;
+
+  constructor(opts: MockClusterOptions) {
+    this.ledger = opts.ledger;
+    this.profile = opts.profile;
+    this.seed = opts.seed;
+    this.now = opts.now ?? Date.now;
+    this.marketSeed = opts.marketSeed;
+    this.clock = clockFor(opts.seed);
+  }
+
+  /** Newest block's hash; lastValidBlockHeight = its height + 150 (dex-realism.md §4.3). */
+  getLatestBlockhash(): LatestBlockhash {
+    let slot = slotAt(this.now());
+    while (this.clock.isSkipped(slot)) slot--;
+    const height = this.clock.blockHeightAtSlot(slot);
+    return { blockhash: blockhashForSlot(this.seed, slot), lastValidBlockHeight: height + BLOCKHASH_VALID_BLOCKS, slot };
+  }
+
+  /** When a blockhash issued at blockhashSlot stops being accepted. */
+  expiryMs(blockhashSlot: number, lastValidBlockHeight: number): number {
+    if (this.profile.blockhashLifetimeMs !== null) return slotStartMs(blockhashSlot) + this.profile.blockhashLifetimeMs;
+    return slotStartMs(this.clock.slotOfBlockHeight(lastValidBlockHeight + 1));
+  }
+
+  signatureFor(tx: Pick<SendRequest, 'orderId' | 'attempt' | 'blockhash'>): string {
+    return transactionSignature(this.seed, tx.orderId, tx.attempt, tx.blockhash);
+  }
+
+  async sendTransaction(tx: SendRequest): Promise<{ signature: string; alreadyProcessed: boolean; sentAtMs: number }> {
+    const nowMs = this.now();
+    const signature = this.signatureFor(tx);
+    const forced = tx.forcedFailure;
+    if (forced === 'VENUE_5XX') {
+      throw new VenueError('VENUE_UNAVAILABLE', 'venue transaction API answered 503 Service Unavailable', { retryable: true, details: { httpStatus: 503, forced: true } });
+    }
+    // Never reached the leader: nothing is recorded, and the same signature may be sent again.
+    if (forced === 'RPC_TIMEOUT' || rngFor(this.seed, 'rpc-timeout', signature).chance(this.profile.failureRates.rpcTimeout)) {
+      throw new ChainError('RPC_TIMEOUT', 'sendTransaction timed out before the RPC node acknowledged it', {
+        retryable: true,
+        details: { signature, ...(forced === 'RPC_TIMEOUT' ? { forced: true } : {}) },
+      });
+    }
+    const existing = await this.ledger.get(signature);
+    if (existing) return { signature, alreadyProcessed: true, sentAtMs: existing.sentAtMs };
+
+    const blockhashSlot = this.clock.slotOfBlockHeight(tx.lastValidBlockHeight - BLOCKHASH_VALID_BLOCKS);
+    if (blockhashForSlot(this.seed, blockhashSlot) !== tx.blockhash) {
+      // Runtime BlockhashNotFound, surfaced at preflight (dex-realism.md §4.3, §7.6).
+      throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found', { retryable: true, details: { signature } });
+    }
+    const expiresAtMs = this.expiryMs(blockhashSlot, tx.lastValidBlockHeight);
+    if (nowMs >= expiresAtMs) {
+      throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found (blockhash older than 150 blocks)', {
+        retryable: true,
+        details: { signature, lastValidBlockHeight: tx.lastValidBlockHeight },
+      });
+    }
+
+    const record = this.drawFate(tx, signature, blockhashSlot, nowMs, expiresAtMs);
+    const created = await this.ledger.putIfAbsent(record);
+    return { signature, alreadyProcessed: !created, sentAtMs: created ? nowMs : ((await this.ledger.get(signature))?.sentAtMs ?? nowMs) };
+  }
+
+  private drawFate(tx: SendRequest, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
+    const rng = rngFor(this.seed, 'fate', signature);
+    const rates = this.profile.failureRates;
+    const forced = tx.forcedFailure;
+    // Draw everything up front in a fixed order so one key always yields one fate.
+    const uExpired = rng.next();
+    const uAmbiguous = rng.next();
+    const uAmbiguousLands = rng.next();
+    const uLateOffset = rng.next();
+    const landingMs = sampleLatencyMs(this.profile, 'landing', rng);
+    const confirmMs = sampleLatencyMs(this.profile, 'confirm', rng);
+
+    let fate: TxFate = 'lands';
+    let landsAtMs: number | null = sentAtMs + landingMs;
+    if (forced === 'BLOCKHASH_EXPIRED') {
+      fate = 'forced-expired';
+      landsAtMs = null;
+    } else if (forced === 'AMBIGUOUS_TIMEOUT' || (forced === undefined && uAmbiguous < rates.ambiguousTimeout)) {
+      // §7.6: the confirm wait fails, but the tx lands later with probability ~50% (always, when forced).
+      const lands = forced === 'AMBIGUOUS_TIMEOUT' || uAmbiguousLands < 0.5;
+      const earliest = sentAtMs + this.profile.confirmTimeoutMs + 1;
+      const room = expiresAtMs - 1 - earliest;
+      if (lands && room >= 0) {
+        fate = 'ambiguous-late';
+        landsAtMs = earliest + Math.floor(uLateOffset * room);
+      } else {
+        fate = 'ambiguous-dropped';
+        landsAtMs = null;
+      }
+    } else if (forced === undefined && uExpired < rates.blockhashExpired) {
+      fate = 'dropped';
+      landsAtMs = null;
+    }
+    if (landsAtMs !== null && landsAtMs >= expiresAtMs) {
+      // Landing took longer than the blockhash lives: it can never land.
+      fate = 'dropped';
+      landsAtMs = null;
+    }
+    return {
+      signature,
+      orderId: tx.orderId,
+      attempt: tx.attempt,
+      blockhash: tx.blockhash,
+      blockhashSlot,
+      lastValidBlockHeight: tx.lastValidBlockHeight,
+      side: tx.side,
+      tokenIn: tx.tokenIn,
+      tokenOut: tx.tokenOut,
+      amountIn: tx.amountIn,
+      slippageBps: tx.slippageBps,
+      minAmountOut: tx.route.minAmountOut,
+      route: tx.route,
+      marketSeed: this.marketSeed ?? getMarket().seed,
+      profile: this.profile.name,
+      sentAtMs,
+      expiresAtMs,
+      landsAtMs,
+      confirmAtMs: landsAtMs === null ? null : landsAtMs + confirmMs,
+      feeLamports: landsAtMs === null ? 0 : BASE_FEE_LAMPORTS,
+      fate,
+      forcedFailure: forced ?? null,
+    };
+  }
+
+  async getSignatureStatus(signature: string): Promise<SignatureStatus> {
+    const record = await this.ledger.get(signature);
+    if (!record) return { state: 'unknown' };
+    return statusOf(record, this.now());
+  }
+}

@@ -1,0 +1,157 @@
+import { VenueError } from '../errors';
+import type { Rng } from './rng';
+
+export type MockProfileName = 'realistic' | 'fast' | 'zero';
+
+export type LatencyStage =
+  | 'quoteRaydium'
+  | 'quoteMeteora'
+  | 'aggregator'
+  | 'build'
+  | 'sign'
+  | 'sendAck'
+  | 'landing'
+  | 'confirm';
+
+export interface LatencySpec {
+  medianMs: number;
+  p95Ms: number;
+}
+
+export interface FailureRates {
+  /** Venue quote/build API answers 5xx (retryable VENUE_UNAVAILABLE). */
+  venue5xx: number;
+  /** sendTransaction never reaches the leader (retryable RPC_TIMEOUT, nothing recorded). */
+  rpcTimeout: number;
+  /** Sent but never lands; expires once the blockhash is too old. */
+  blockhashExpired: number;
+  /** Lands only after the engine's confirmation wait, or never (half each). */
+  ambiguousTimeout: number;
+}
+
+export interface MockProfile {
+  name: MockProfileName;
+  latencies: Record<LatencyStage, LatencySpec>;
+  failureRates: FailureRates;
+  /** How long the engine waits for confirmation before treating the outcome as unknown (web3.js 30 s, §4.3). */
+  confirmTimeoutMs: number;
+  /**
+   * Blockhash lifetime. `null` = the real rule, 150 blocks by block height (§4.3); a number = that many ms after the
+   * blockhash's slot, so the fast/zero profiles can exercise expiry without waiting a minute.
+   */
+  blockhashLifetimeMs: number | null;
+}
+
+export interface MockProfileOverrides {
+  latencies?: Partial<Record<LatencyStage, LatencySpec>>;
+  failureRates?: Partial<FailureRates>;
+  confirmTimeoutMs?: number;
+  blockhashLifetimeMs?: number | null;
+}
+
+/** dex-realism.md §7.5 table (median / p95); landing 1 slot / 6 slots; processed->confirmed 0.8 s / 2 s. */
+const REALISTIC_LATENCIES: Record<LatencyStage, LatencySpec> = {
+  quoteRaydium: { medianMs: 80, p95Ms: 300 },
+  quoteMeteora: { medianMs: 120, p95Ms: 400 },
+  aggregator: { medianMs: 15, p95Ms: 60 },
+  build: { medianMs: 60, p95Ms: 250 },
+  sign: { medianMs: 2, p95Ms: 10 },
+  sendAck: { medianMs: 60, p95Ms: 300 },
+  landing: { medianMs: 400, p95Ms: 2_400 },
+  confirm: { medianMs: 800, p95Ms: 2_000 },
+};
+
+/** Assumption: every stage 1-20 ms so the pipeline runs at test speed but keeps the same ordering of events. */
+const FAST_LATENCIES: Record<LatencyStage, LatencySpec> = {
+  quoteRaydium: { medianMs: 3, p95Ms: 10 },
+  quoteMeteora: { medianMs: 4, p95Ms: 12 },
+  aggregator: { medianMs: 1, p95Ms: 2 },
+  build: { medianMs: 2, p95Ms: 8 },
+  sign: { medianMs: 1, p95Ms: 2 },
+  sendAck: { medianMs: 2, p95Ms: 8 },
+  landing: { medianMs: 5, p95Ms: 20 },
+  confirm: { medianMs: 5, p95Ms: 15 },
+};
+
+const ZERO_LATENCIES: Record<LatencyStage, LatencySpec> = Object.fromEntries(
+  Object.keys(REALISTIC_LATENCIES).map((k) => [k, { medianMs: 0, p95Ms: 0 }]),
+) as Record<LatencyStage, LatencySpec>;
+
+/** dex-realism.md §7.6 defaults: expired 1%, ambiguous 0.3%, venue 5xx 0.2%, stale blockhash / RPC trouble 0.2%. */
+const REALISTIC_RATES: FailureRates = { venue5xx: 0.002, rpcTimeout: 0.002, blockhashExpired: 0.01, ambiguousTimeout: 0.003 };
+const NO_FAILURES: FailureRates = { venue5xx: 0, rpcTimeout: 0, blockhashExpired: 0, ambiguousTimeout: 0 };
+
+const BASE: Record<MockProfileName, MockProfile> = {
+  realistic: {
+    name: 'realistic',
+    latencies: REALISTIC_LATENCIES,
+    failureRates: REALISTIC_RATES,
+    // web3.js TransactionExpiredTimeoutError: "not confirmed in 30.00 seconds" (dex-realism.md §4.3).
+    confirmTimeoutMs: 30_000,
+    // 150 blocks by block height (dex-realism.md §4.3).
+    blockhashLifetimeMs: null,
+  },
+  fast: {
+    name: 'fast',
+    latencies: FAST_LATENCIES,
+    failureRates: NO_FAILURES,
+    // Assumption: scaled so that confirm wait < blockhash lifetime, as 30 s < ~60-90 s on mainnet (§4.3).
+    confirmTimeoutMs: 200,
+    blockhashLifetimeMs: 400,
+  },
+  zero: {
+    name: 'zero',
+    latencies: ZERO_LATENCIES,
+    failureRates: NO_FAILURES,
+    confirmTimeoutMs: 200,
+    blockhashLifetimeMs: 400,
+  },
+};
+
+export function isMockProfileName(name: string): name is MockProfileName {
+  return name === 'realistic' || name === 'fast' || name === 'zero';
+}
+
+export function mockProfile(name: MockProfileName | string, overrides: MockProfileOverrides = {}): MockProfile {
+  if (!isMockProfileName(name)) throw new Error(`unknown mock profile "${name}" (realistic | fast | zero)`);
+  const base = BASE[name];
+  const rates: FailureRates = { ...base.failureRates };
+  for (const [key, value] of Object.entries(overrides.failureRates ?? {})) {
+    if (!(key in rates)) throw new Error(`unknown failure rate "${key}" (${Object.keys(rates).join(', ')})`);
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new Error(`failure rate ${key} must be in [0, 1]`);
+    rates[key as keyof FailureRates] = value;
+  }
+  return {
+    name,
+    latencies: { ...base.latencies, ...overrides.latencies },
+    failureRates: rates,
+    confirmTimeoutMs: overrides.confirmTimeoutMs ?? base.confirmTimeoutMs,
+    blockhashLifetimeMs: overrides.blockhashLifetimeMs === undefined ? base.blockhashLifetimeMs : overrides.blockhashLifetimeMs,
+  };
+}
+
+export function sampleLatencyMs(profile: MockProfile, stage: LatencyStage, rng: Rng): number {
+  const spec = profile.latencies[stage];
+  if (spec.medianMs <= 0) return 0;
+  return Math.round(rng.lognormal(spec.medianMs, spec.p95Ms));
+}
+
+/** Both venues are quoted in parallel, so the routing stage takes the slower of the two (plus aggregator compute). */
+export function quoteLatencyMs(profile: MockProfile, rng: Rng): number {
+  const raydium = sampleLatencyMs(profile, 'quoteRaydium', rng);
+  const meteora = sampleLatencyMs(profile, 'quoteMeteora', rng);
+  return Math.max(raydium, meteora) + sampleLatencyMs(profile, 'aggregator', rng);
+}
+
+/**
+ * Venue API 5xx draw (dex-realism.md §7.6: 0.2%, retryable). Returns the error to throw, or undefined. `forced` lets
+ * tests inject it for a given order/attempt.
+ */
+export function drawVenue5xx(profile: MockProfile, rng: Rng, forced = false): VenueError | undefined {
+  if (!forced && !rng.chance(profile.failureRates.venue5xx)) return undefined;
+  const dex = rng.next() < 0.5 ? 'raydium' : 'meteora';
+  return new VenueError('VENUE_UNAVAILABLE', `${dex} quote API answered 503 Service Unavailable`, {
+    retryable: true,
+    details: { dex, httpStatus: 503 },
+  });
+}
