@@ -7,7 +7,7 @@
  * stdout carries exactly one line: `ready ws://127.0.0.1:<wsPort>?apiKey=<dev key>`. Everything else is on stderr.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -39,7 +39,8 @@ const stage = process.env.STAGE || 'dev';
 const region = target === 'localstack' ? 'us-east-1' : process.env.AWS_REGION || 'us-east-1';
 const ports = portsFromEnv();
 const dataDir = process.env.DYNAMODB_DATA_DIR || undefined;
-const stateFile = join(repoRoot, '.data', 'stack.json');
+// Tests run their own stack beside a developer's, so the state file can be moved.
+const stateFile = process.env.STACK_STATE_FILE || join(repoRoot, '.data', 'stack.json');
 
 // P18: dummy credentials for every SDK client in this process and the children.
 process.env.AWS_ACCESS_KEY_ID = dummyCredentials.accessKeyId;
@@ -54,7 +55,7 @@ let poller: EventSourcePoller | undefined;
 let shuttingDown = false;
 
 const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string }): void => {
-  mkdirSync(join(repoRoot, '.data'), { recursive: true });
+  mkdirSync(dirname(stateFile), { recursive: true });
   const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints };
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   log.debug(`pids: self ${process.pid}, offline ${offline?.pid ?? '-'}, dynamodb ${dynamo?.pid ?? '-'} (state in ${stateFile})`);

@@ -95,16 +95,20 @@ const BASE: Record<MockProfileName, MockProfile> = {
     name: 'fast',
     latencies: FAST_LATENCIES,
     failureRates: NO_FAILURES,
-    // Assumption: scaled so that confirm wait < blockhash lifetime, as 30 s < ~60-90 s on mainnet (§4.3).
-    confirmTimeoutMs: 200,
-    blockhashLifetimeMs: 400,
+    /*
+     * Assumption: shorter than mainnet's 30 s confirm wait and ~60-90 s blockhash life (§4.3) so expiry tests run
+     * in seconds, yet long enough that the engine's own work between fetching a blockhash and sending (two state
+     * writes, under load on an emulator) does not expire it: the chain is scaled down, the pipeline is not.
+     */
+    confirmTimeoutMs: 1_000,
+    blockhashLifetimeMs: 2_500,
   },
   zero: {
     name: 'zero',
     latencies: ZERO_LATENCIES,
     failureRates: NO_FAILURES,
-    confirmTimeoutMs: 200,
-    blockhashLifetimeMs: 400,
+    confirmTimeoutMs: 1_000,
+    blockhashLifetimeMs: 2_500,
   },
 };
 

@@ -8,7 +8,9 @@ const statusMessageSchema = z.object({
   mgmtEndpoint: z.string(),
 });
 
+/** Validates the envelope but forwards the frame exactly as it was built (key order included). */
 export const parseStatusMessage = (body: string): StatusMessage => {
-  const parsed = statusMessageSchema.parse(JSON.parse(body));
-  return { ...parsed, frame: parsed.frame as unknown as OrderFrame };
+  const raw = JSON.parse(body) as { frame: unknown };
+  const parsed = statusMessageSchema.parse(raw);
+  return { ...parsed, frame: raw.frame as OrderFrame };
 };

@@ -145,7 +145,7 @@ describe('MockCluster', () => {
     const tx = request(1, 'BLOCKHASH_EXPIRED');
     const { signature } = await cluster.sendTransaction(tx);
     expect((await cluster.getSignatureStatus(signature)).state).toBe('unknown');
-    advance(1_000);
+    advance(3_000); // past the fast profile's 2.5 s blockhash lifetime
     expect(await cluster.getSignatureStatus(signature)).toEqual({ state: 'expired' });
     // A stale blockhash is refused at send time.
     await expect(cluster.sendTransaction({ ...tx, attempt: 2, forcedFailure: undefined } as SendRequest)).rejects.toMatchObject({ code: 'BLOCKHASH_EXPIRED', retryable: true });
