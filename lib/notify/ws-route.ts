@@ -65,8 +65,12 @@ const errorFrames = (notifier: Notifier): MiddlewareObj<APIGatewayProxyWebsocket
   },
 });
 
+/*
+ * No early timeout: answering INTERNAL while the route still runs would tell the client "not processed" and then
+ * deliver its `pending` frame anyway. The route finishes or the platform stops it (API Gateway waits at most 29 s).
+ */
 export const wsMessageRoute = (notifier: Notifier, route: (message: WsMessage) => Promise<void>) =>
-  middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>()
+  middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>({ timeoutEarlyInMillis: 0 })
     .use(errorFrames(notifier))
     .handler(async (event) => {
       await route(parseWsMessage(event));

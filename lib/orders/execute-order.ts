@@ -242,7 +242,10 @@ export class OrderExecution {
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
     log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: record.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
-    return { kind: 'retry', visibilitySeconds: Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1) };
+    // Look again after the usual backoff, and no later than just past the blockhash's expiry, when it is decided.
+    const untilExpirySeconds = Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1);
+    const backoffSeconds = retryDelaySeconds(this.delivery.receiveCount, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
+    return { kind: 'retry', visibilitySeconds: Math.min(untilExpirySeconds, backoffSeconds) };
   }
 
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */
