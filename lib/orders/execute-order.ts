@@ -93,12 +93,16 @@ export class OrderExecution {
         });
         if (order.status !== 'pending') return { kind: 'done' };
       }
-      const attempt = Math.max(order.attempt, this.delivery.receiveCount);
-      if (attempt > this.maxAttempts) {
+      /*
+       * The order's own counter decides the attempt: it moves on every engine retry and every takeover of an
+       * interrupted attempt. Receives that only reconciled a transaction in flight are not attempts; receives that
+       * left no trace at all (a crash loop) are bounded by the redrive policy, whose backstop settles the order.
+       */
+      if (order.attempt > this.maxAttempts) {
         await failOrder(this.ctx, order, { code: 'RETRIES_EXHAUSTED', message: `no attempt left (${this.maxAttempts} allowed)` }, { lastError: order.lastError });
         return { kind: 'done' };
       }
-      return await this.attempt(order, attempt);
+      return await this.attempt(order, order.attempt);
     } catch (error) {
       if (error instanceof StaleWriteError) {
         // Someone else moved the order on (a duplicate delivery, the dead-letter backstop): it is theirs now.
@@ -268,10 +272,6 @@ export class OrderExecution {
 
   private async afterFailure(order: OrderItem, attempt: number, error: unknown, extraMeta: Record<string, unknown> = {}): Promise<RecordOutcome> {
     if (!isEngineError(error)) throw error;
-    if (order.status === 'pending' && order.attempt < attempt) {
-      // The attempt failed before it claimed the order: count it before deciding.
-      order = { ...order, attempt };
-    }
     const updated = await this.retryOrFail(order, error, { extraMeta });
     if (updated.status === 'pending') {
       const delay = retryDelaySeconds(attempt, { baseSeconds: this.ctx.config.RETRY_BASE_SECONDS, capSeconds: this.ctx.config.RETRY_CAP_SECONDS });

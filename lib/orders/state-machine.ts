@@ -42,10 +42,8 @@ export const nextVersion = (current: OrderVersion, to: OrderStatus, attempt = cu
   if (to === 'pending' && attempt <= current.attempt) {
     throw new StaleWriteError(`a retry must increase attempt (current ${current.attempt}, asked ${attempt})`);
   }
-  // An attempt starts when the order leaves pending; SQS may have counted more receives than we ran (throttling).
-  const startsAttempt = current.status === 'pending' && to === 'routing';
-  if (to !== 'pending' && attempt !== current.attempt && !(startsAttempt && attempt > current.attempt)) {
-    throw new StaleWriteError(`attempt changes only when an attempt starts (current ${current.attempt}, asked ${attempt})`);
+  if (to !== 'pending' && attempt !== current.attempt) {
+    throw new StaleWriteError(`attempt changes only on a retry (current ${current.attempt}, asked ${attempt})`);
   }
   return { status: to, seq: current.seq + 1, attempt };
 };

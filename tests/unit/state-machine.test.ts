@@ -20,9 +20,10 @@ describe('order state machine', () => {
     expect(() => nextVersion(building, 'pending', 1)).toThrow(StaleWriteError);
   });
 
-  it('lets an attempt start with the receive count SQS reports', () => {
-    expect(nextVersion({ status: 'pending', seq: 1, attempt: 1 }, 'routing', 2).attempt).toBe(2);
+  it('changes attempt only on a retry', () => {
+    expect(() => nextVersion({ status: 'pending', seq: 1, attempt: 1 }, 'routing', 2)).toThrow(StaleWriteError);
     expect(() => nextVersion({ status: 'routing', seq: 2, attempt: 1 }, 'building', 2)).toThrow(StaleWriteError);
+    expect(nextVersion({ status: 'pending', seq: 1, attempt: 1 }, 'pending', 2)).toEqual({ status: 'pending', seq: 2, attempt: 2 });
   });
 
   it('never leaves a terminal state', () => {
