@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
@@ -60,7 +61,8 @@ export interface PollerOptions {
 
 export interface EventSourcePoller {
   stats(): Record<string, MappingStats>;
-  stop(): Promise<void>;
+  /** Graceful by default (waits for long polls, releases what they bring); `abandon` when the queue dies too. */
+  stop(options?: { abandon?: boolean }): Promise<void>;
 }
 
 /** Concurrency cap without any setting (AWS starts with 5 concurrent batches per mapping). */
@@ -222,8 +224,15 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
     credentials: dummyCredentials,
     useQueueUrlAsEndpoint: false, // P6: emulator queue URLs carry unresolvable hosts
   });
+  /*
+   * `abort` stops the loops; `abandon` also cuts long polls short. A cut poll is only cancelled on our side: the
+   * emulator may still hand its next message to the dead request, where it stays invisible for a visibility timeout.
+   * So a graceful stop lets each poll return (at most waitTimeSeconds) and releases whatever it brought.
+   */
   const abort = new AbortController();
-  setMaxListeners(0, abort.signal); // one listener per concurrent receive / waiting poller
+  const abandon = new AbortController();
+  setMaxListeners(0, abort.signal);
+  setMaxListeners(0, abandon.signal); // one listener per concurrent receive / waiting poller
   const inFlight = new Set<Promise<void>>();
   const loops: Promise<void>[] = [];
   const allStats: Record<string, MappingStats> = {};
@@ -302,9 +311,25 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
-        { abortSignal: abort.signal },
+        // Only an abandoning stop cuts a long poll short (see stop()).
+        { abortSignal: abandon.signal },
       );
       return out.Messages ?? [];
+    };
+
+    /** Hands messages received during a graceful stop straight back to the queue. */
+    const release = async (messages: Message[]): Promise<void> => {
+      for (let i = 0; i < messages.length; i += 10) {
+        const chunk = messages.slice(i, i + 10);
+        await sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: mapping.queueUrl,
+              Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+            }),
+          )
+          .catch((err: unknown) => mlog.warn(`could not release messages on stop: ${String(err)}`));
+      }
     };
 
     const track = (p: Promise<void>, release?: () => void): void => {
@@ -332,6 +357,12 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
           backoff = Math.min(backoff * 2, 5000);
           continue;
         }
+        if (abort.signal.aborted) {
+          // Stopping: a long poll that was already waiting took these; they go back untouched.
+          if (honour) semaphore.release();
+          await release(messages);
+          break;
+        }
         if (!messages.length) {
           if (honour) semaphore.release();
           continue;
@@ -356,9 +387,10 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
   let stopping: Promise<void> | undefined;
   return {
     stats: () => Object.fromEntries(Object.entries(allStats).map(([k, s]) => [k, { ...s }])),
-    stop: () => {
+    stop: (options = {}) => {
       stopping ??= (async () => {
         abort.abort();
+        if (options.abandon) abandon.abort();
         await Promise.allSettled(loops);
         while (inFlight.size) await Promise.allSettled([...inFlight]);
         sqs.destroy();

@@ -70,7 +70,7 @@ const shutdown = async (code: number): Promise<never> => {
     process.exit(code || 1);
   }, 15_000);
   force.unref();
-  await poller?.stop().catch((e: unknown) => log.warn(`poller stop: ${String(e)}`));
+  await poller?.stop({ abandon: true }).catch((e: unknown) => log.warn(`poller stop: ${String(e)}`));
   await offline?.stop().catch((e: unknown) => log.warn(`offline stop: ${String(e)}`));
   await sqsEmulator?.stop().catch((e: unknown) => log.warn(`fauxqs stop: ${String(e)}`));
   await dynamo?.stop().catch((e: unknown) => log.warn(`DynamoDB Local stop: ${String(e)}`));

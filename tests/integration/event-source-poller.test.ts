@@ -46,7 +46,8 @@ const mappingFor = (q: TestQueue, over: Partial<EventSourceMapping> = {}): Event
 });
 
 const start = (mapping: EventSourceMapping, invoke: Invoke, over: Partial<PollerOptions> = {}): EventSourcePoller => {
-  poller = startEventSourcePoller({ sqsEndpoint: stack().sqsEndpoint, region: stack().region, mappings: [mapping], invoke, ...over });
+  // Short long polls: a graceful stop() waits for each to return before the next test reuses the emulator.
+  poller = startEventSourcePoller({ sqsEndpoint: stack().sqsEndpoint, region: stack().region, mappings: [mapping], invoke, waitTimeSeconds: 1, ...over });
   return poller;
 };
 
