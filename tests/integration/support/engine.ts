@@ -77,3 +77,35 @@ export const inProcessInvoke =
       return { ok: false as const, error: String(error) };
     }
   };
+
+/** The body of an `execute` message for the tests of the execution pipeline (test hooks on: `mockFailures`). */
+export const executeBody = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  action: 'execute',
+  side: 'buy',
+  tokenIn: 'USDC',
+  tokenOut: 'SOL',
+  amount: '25',
+  slippage: 1,
+  ...over,
+});
+
+/** Receives and deletes up to `max` messages of a queue (visible ones only); returns their bodies and ids. */
+export const takeMessages = async (
+  sqs: SQSClient,
+  url: string,
+  max = 10,
+): Promise<Array<{ messageId: string; body: string }>> => {
+  const taken: Array<{ messageId: string; body: string }> = [];
+  while (taken.length < max) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: Math.min(10, max - taken.length), WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
+    );
+    if (Messages.length === 0) break;
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    taken.push(...Messages.map((m) => ({ messageId: m.MessageId ?? '', body: m.Body ?? '' })));
+  }
+  return taken;
+};
+
+/** A copy of the frames sorted by seq. */
+export const bySeq = (frames: OrderFrame[]): OrderFrame[] => [...frames].sort((a, b) => a.seq - b.seq);

@@ -1,0 +1,104 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { drainStatusFrames, executeBody, framesOf, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
+import type { EngineContext } from '../../lib/orders/context';
+
+// The engine's clients read process.env at first use: set it before any lib module is loaded (dynamic imports below).
+useEngineEnv();
+
+const { createEngineContext } = await import('../../lib/orders/context');
+const { parseConfig } = await import('../../lib/config');
+const { placeOrder } = await import('../../lib/orders/place-order');
+const { validateExecute } = await import('../../lib/orders/request');
+const { executeOrderMessage, settleDeadLetter } = await import('../../lib/orders/execute-order');
+
+const sqs = sqsClient();
+const ordersUrl = resource('OrdersQueue').url as string;
+const dlqUrl = resource('OrdersDeadLetterQueue').url as string;
+let ctx: EngineContext;
+
+beforeAll(() => {
+  ctx = createEngineContext(parseConfig(process.env));
+  stubDirectPosts(ctx);
+});
+beforeEach(() => purgeQueues(sqs));
+afterAll(() => sqs.destroy());
+
+/** Places an order and removes its orders-queue message (as if every delivery of it had been used up). */
+const place = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
+  const { orderId } = await placeOrder(ctx, {
+    connectionId: 'conn-test',
+    owner: 'acct-1',
+    endpoint: 'http://127.0.0.1:9',
+    order: validateExecute(executeBody(), { testHooks: true }),
+  });
+  const [message] = await takeMessages(sqs, ordersUrl, 1);
+  expect(message && JSON.parse(message.body)).toEqual({ orderId });
+  return { orderId, messageId: message!.messageId, body: message!.body };
+};
+
+/** What the redrive policy does: the message moves to the DLQ. Then the deadLetters handler's work, record by record. */
+const deadLetter = async (body: string) => {
+  await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: body }));
+  const [dead] = await takeMessages(sqs, dlqUrl, 1);
+  expect(dead?.body).toBe(body);
+  const outcome = await settleDeadLetter(ctx, { messageId: dead!.messageId, body: dead!.body, receiveCount: 1, deadlineMs: Date.now() });
+  expect((await queueDepth(sqs, dlqUrl)).total).toBe(0);
+  return outcome;
+};
+
+describe('dead-letter backstop (settleDeadLetter)', () => {
+  it('an order left pending is marked failed with a reason, and its owner gets the failed frame', async () => {
+    const m = await place();
+    await drainStatusFrames(sqs, 100);
+    await expect(deadLetter(m.body)).resolves.toEqual({ kind: 'done' });
+    const item = await ctx.orders.get(m.orderId);
+    expect(item).toMatchObject({ status: 'failed', seq: 2, attempt: 1, lastError: { code: 'DEAD_LETTERED', message: expect.any(String) } });
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ status: 'failed', seq: 2, attempt: 1, meta: { error: { code: 'DEAD_LETTERED' }, attempts: 1 } });
+    expect(item?.lastFrame).toEqual(frames[0]);
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(0);
+  });
+
+  it('an order already confirmed stays confirmed: the dead letter is acknowledged and nothing is written', async () => {
+    const m = await place();
+    await expect(executeOrderMessage(ctx, { ...m, receiveCount: 1, deadlineMs: Date.now() + 25_000 })).resolves.toEqual({ kind: 'done' });
+    const confirmed = await ctx.orders.get(m.orderId);
+    expect(confirmed).toMatchObject({ status: 'confirmed', seq: 5 });
+    await drainStatusFrames(sqs, 200);
+
+    await expect(deadLetter(m.body)).resolves.toEqual({ kind: 'done' });
+    expect(await ctx.orders.get(m.orderId)).toEqual(confirmed);
+    expect(framesOf(await drainStatusFrames(sqs, 200), m.orderId)).toEqual([]);
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
+  });
+
+  it('a submitted order whose transaction confirmed on chain ends confirmed, not failed', async () => {
+    const m = await place();
+    const realSend = ctx.cluster.sendTransaction.bind(ctx.cluster);
+    ctx.cluster.sendTransaction = async (tx) => {
+      await realSend(tx);
+      throw new Error('host died');
+    };
+    try {
+      await expect(executeOrderMessage(ctx, { ...m, receiveCount: 1, deadlineMs: Date.now() + 25_000 })).rejects.toThrow('host died');
+    } finally {
+      ctx.cluster.sendTransaction = realSend;
+    }
+    const submitted = await ctx.orders.get(m.orderId);
+    expect(submitted).toMatchObject({ status: 'submitted', seq: 4 });
+    // Let the transaction land and confirm (fast profile: tens of ms) before the backstop looks at it.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await drainStatusFrames(sqs, 100);
+
+    await expect(deadLetter(m.body)).resolves.toEqual({ kind: 'done' });
+    const item = await ctx.orders.get(m.orderId);
+    expect(item).toMatchObject({ status: 'confirmed', seq: 5, attempt: 1 });
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    expect(frames.map((f) => `${f.seq}:${f.status}`)).toEqual(['5:confirmed']);
+    expect(frames[0]?.meta).toMatchObject({ txHash: submitted?.tx?.signature, amountIn: '25' });
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toEqual([submitted?.tx?.signature]);
+  });
+});

@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { drainStatusFrames, executeBody, framesOf, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
+import type { EngineContext } from '../../lib/orders/context';
+import type { OrderFrame } from '../../lib/notify/frames';
+
+// The engine's clients read process.env at first use: set it before any lib module is loaded (dynamic imports below).
+useEngineEnv();
+
+const { createEngineContext } = await import('../../lib/orders/context');
+const { parseConfig } = await import('../../lib/config');
+const { placeOrder } = await import('../../lib/orders/place-order');
+const { validateExecute } = await import('../../lib/orders/request');
+const { executeOrderMessage } = await import('../../lib/orders/execute-order');
+const { advance } = await import('../../lib/orders/outcomes');
+const { orderFrame } = await import('../../lib/notify/frames');
+const { StaleWriteError } = await import('../../lib/errors');
+
+const sqs = sqsClient();
+let ctx: EngineContext;
+
+beforeAll(() => {
+  ctx = createEngineContext(parseConfig(process.env));
+  stubDirectPosts(ctx);
+});
+beforeEach(() => purgeQueues(sqs));
+afterAll(() => sqs.destroy());
+
+const BASE58_SIGNATURE = /^[1-9A-HJ-NP-Za-km-z]{86,88}$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/** Places an order and takes its orders-queue message off the queue, so the test delivers it itself. */
+const place = async (over: Record<string, unknown> = {}): Promise<{ orderId: string; messageId: string; body: string }> => {
+  const { orderId } = await placeOrder(ctx, {
+    connectionId: 'conn-test',
+    owner: 'acct-1',
+    endpoint: 'http://127.0.0.1:9',
+    order: validateExecute(executeBody(over), { testHooks: true }),
+  });
+  const [message] = await takeMessages(sqs, resource('OrdersQueue').url as string, 1);
+  expect(message && JSON.parse(message.body)).toEqual({ orderId });
+  return { orderId, messageId: message!.messageId, body: message!.body };
+};
+
+const delivery = (m: { messageId: string; body: string }, receiveCount = 1) => ({
+  messageId: m.messageId,
+  body: m.body,
+  receiveCount,
+  deadlineMs: Date.now() + 25_000,
+});
+
+const statuses = (frames: OrderFrame[]): string[] => frames.map((f) => `${f.seq}:${f.status}:${f.attempt}`);
+
+const expectStrictSeq = (frames: OrderFrame[]): void => {
+  const seqs = frames.map((f) => f.seq);
+  expect(new Set(seqs).size).toBe(seqs.length);
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
+};
+
+describe('order execution (direct invocation against the emulators)', () => {
+  it('happy path: routing, building, submitted, confirmed on attempt 1, one transaction', async () => {
+    const m = await place();
+    const started = Date.now();
+    await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
+    const elapsed = Date.now() - started;
+
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    expect(statuses(frames)).toEqual(['2:routing:1', '3:building:1', '4:submitted:1', '5:confirmed:1']);
+    const [routing, building, submitted, confirmed] = frames as [OrderFrame, OrderFrame, OrderFrame, OrderFrame];
+    expect(routing.meta.quotes).toEqual(expect.arrayContaining([expect.objectContaining({ dex: expect.any(String), amountOut: expect.stringMatching(DECIMAL) })]));
+    expect(building.meta.route).toMatchObject({ dex: expect.any(String), amountIn: '25', minAmountOut: expect.stringMatching(DECIMAL) });
+    expect(submitted.meta.txHash).toMatch(BASE58_SIGNATURE);
+    expect(confirmed.meta).toMatchObject({
+      txHash: submitted.meta.txHash,
+      dex: submitted.meta.dex,
+      amountIn: '25',
+      amountOut: expect.stringMatching(DECIMAL),
+      executedPrice: expect.stringMatching(DECIMAL),
+      slot: expect.any(Number),
+      simulatedMs: expect.any(Number),
+    });
+    expect(confirmed.meta.simulatedMs as number).toBeGreaterThan(0);
+    for (const f of frames) expect(Number.isNaN(Date.parse(f.at))).toBe(false);
+
+    const item = await ctx.orders.get(m.orderId);
+    expect(item).toMatchObject({ status: 'confirmed', seq: 5, attempt: 1, leaseUntilMs: 0 });
+    expect(item?.lastFrame).toEqual(confirmed);
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toEqual([submitted.meta.txHash]);
+    console.info(`[figures] happy path: 1 order, attempt 1, 1 transaction, ${elapsed} ms to confirmed`);
+  });
+
+  it('matrix 1: the same message delivered twice, concurrently: one transaction, one confirmed, seq strictly increasing', async () => {
+    const m = await place();
+    const started = Date.now();
+    const outcomes = await Promise.all([executeOrderMessage(ctx, delivery(m)), executeOrderMessage(ctx, delivery(m))]);
+    const elapsed = Date.now() - started;
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    const trace = JSON.stringify({ outcomes, frames: frames.map((f) => [f.seq, f.status, f.attempt, f.meta.lastError ?? f.meta.error]) });
+    expect(outcomes, trace).toEqual([{ kind: 'done' }, { kind: 'done' }]);
+
+    expect(frames.filter((f) => f.status === 'confirmed')).toHaveLength(1);
+    expect(frames.filter((f) => f.status === 'pending')).toHaveLength(0);
+    expectStrictSeq(frames);
+    expect(statuses(frames)).toEqual(['2:routing:1', '3:building:1', '4:submitted:1', '5:confirmed:1']);
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
+    expect(await ctx.orders.get(m.orderId)).toMatchObject({ status: 'confirmed', seq: 5, attempt: 1 });
+    console.info(`[figures] matrix 1: 1 order, 2 concurrent deliveries, 1 transaction, ${elapsed} ms to confirmed`);
+  });
+
+  it('matrix 2: the host dies after sendTransaction; the redelivery reconciles by signature and does not send again', async () => {
+    const m = await place();
+    const realSend = ctx.cluster.sendTransaction.bind(ctx.cluster);
+    let sends = 0;
+    ctx.cluster.sendTransaction = async (tx) => {
+      sends++;
+      await realSend(tx);
+      throw new Error('host died');
+    };
+    const started = Date.now();
+    try {
+      await expect(executeOrderMessage(ctx, delivery(m, 1))).rejects.toThrow('host died');
+    } finally {
+      ctx.cluster.sendTransaction = realSend;
+    }
+    const died = await ctx.orders.get(m.orderId);
+    expect(died).toMatchObject({ status: 'submitted', seq: 4, attempt: 1 });
+    expect(died?.leaseUntilMs).toBeGreaterThan(Date.now()); // the dead host still holds a live lease
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
+
+    let resends = 0;
+    ctx.cluster.sendTransaction = async (tx) => {
+      resends++;
+      return realSend(tx);
+    };
+    try {
+      await expect(executeOrderMessage(ctx, delivery(m, 2))).resolves.toEqual({ kind: 'done' });
+    } finally {
+      ctx.cluster.sendTransaction = realSend;
+    }
+    const elapsed = Date.now() - started;
+
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    expect(statuses(frames)).toEqual(['2:routing:1', '3:building:1', '4:submitted:1', '5:confirmed:1']);
+    expect(frames.some((f) => f.status === 'pending')).toBe(false);
+    expect(frames[3]?.meta.txHash).toBe(died?.tx?.signature);
+    expect(await ctx.orders.get(m.orderId)).toMatchObject({ status: 'confirmed', seq: 5, attempt: 1 });
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toEqual([died?.tx?.signature]);
+    expect({ sends, resends }).toEqual({ sends: 1, resends: 0 });
+    console.info(`[figures] matrix 2: 1 order, 2 deliveries (receiveCount 1 died, 2 reconciled), 1 transaction, ${elapsed} ms to confirmed`);
+  });
+
+  it('matrix 9: a conditional write with a stale seq, or a forbidden transition, is rejected without overwriting', async () => {
+    const m = await place();
+    await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
+    const before = await ctx.orders.get(m.orderId);
+    expect(before).toMatchObject({ status: 'confirmed', seq: 5 });
+
+    // A late writer that still believes the order is at building#3 tries to move it to submitted#4.
+    const stale = orderFrame({ orderId: m.orderId, status: 'submitted', seq: 4, attempt: 1, atMs: Date.now(), meta: { txHash: 'stale' } });
+    await expect(
+      ctx.orders.transition({
+        orderId: m.orderId,
+        expected: { status: 'building', seq: 3 },
+        next: { status: 'submitted', seq: 4, attempt: 1 },
+        frame: stale,
+        nowMs: Date.now(),
+        leaseUntilMs: 0,
+        set: { lastError: { code: 'STALE', message: 'must not be written' } },
+      }),
+    ).rejects.toBeInstanceOf(StaleWriteError);
+    // Same status, wrong seq: rejected as well.
+    await expect(
+      ctx.orders.transition({
+        orderId: m.orderId,
+        expected: { status: 'confirmed', seq: 4 },
+        next: { status: 'failed', seq: 5, attempt: 1 },
+        frame: { ...stale, status: 'failed', seq: 5 },
+        nowMs: Date.now(),
+        leaseUntilMs: 0,
+      }),
+    ).rejects.toBeInstanceOf(StaleWriteError);
+    const after = await ctx.orders.get(m.orderId);
+    expect(after).toEqual(before);
+
+    // A forbidden transition (pending -> confirmed) is refused before anything is written or published.
+    const fresh = await place();
+    const pending = await ctx.orders.get(fresh.orderId);
+    expect(pending).toMatchObject({ status: 'pending', seq: 1 });
+    await drainStatusFrames(sqs, 100);
+    await expect(advance(ctx, pending!, 'confirmed', { meta: { txHash: 'forged' } })).rejects.toBeInstanceOf(StaleWriteError);
+    expect(await ctx.orders.get(fresh.orderId)).toEqual(pending);
+    expect(framesOf(await drainStatusFrames(sqs, 200), fresh.orderId)).toEqual([]);
+    expect((await queueDepth(sqs, resource('StatusQueue').url as string)).total).toBe(0);
+  });
+});
