@@ -23,6 +23,8 @@ export interface EventSourceMapping {
   queueUrl: string;
   queueArn: string;
   batchSize: number;
+  /** Seconds to keep gathering a batch after its first message (AWS MaximumBatchingWindowInSeconds); 0 = none. */
+  maximumBatchingWindow?: number;
   reportBatchItemFailures: boolean;
   maximumConcurrency?: number;
   reservedConcurrency?: number;
@@ -100,16 +102,25 @@ export const mappingsFromConfig = (config: ServerlessConfig, provisioned: Provis
       if (!queue) throw new Error(`function ${key}: sqs event source ${JSON.stringify(arn)} is not a provisioned queue`);
       const [, q] = queue;
       const maximumConcurrency = toInt(sqs.maximumConcurrency);
+      const maximumBatchingWindow = toInt(sqs.maximumBatchingWindow);
+      const batchSize = toInt(sqs.batchSize) ?? 10;
+      const fifo = q.name.endsWith('.fifo');
+      // AWS's own validation: FIFO batches hold at most 10; more than 10 needs a batching window of at least 1 s.
+      if (fifo && batchSize > 10) throw new Error(`function ${key}: a FIFO event source takes batchSize <= 10`);
+      if (batchSize > 10 && !(maximumBatchingWindow && maximumBatchingWindow >= 1)) {
+        throw new Error(`function ${key}: batchSize ${batchSize} > 10 needs maximumBatchingWindow >= 1`);
+      }
       const reservedConcurrency = toInt(fn.reservedConcurrency);
       mappings.push({
         functionName: fn.name,
         queueUrl: q.url as string,
         queueArn: q.arn,
-        batchSize: toInt(sqs.batchSize) ?? 10,
+        batchSize,
+        ...(maximumBatchingWindow ? { maximumBatchingWindow } : {}),
         reportBatchItemFailures: sqs.functionResponseType === 'ReportBatchItemFailures',
         ...(maximumConcurrency !== undefined ? { maximumConcurrency } : {}),
         ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
-        fifo: q.name.endsWith('.fifo'),
+        fifo,
       });
     }
   }
@@ -302,12 +313,31 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
       }
     };
 
+    /*
+     * One batch, as the event source mapping builds it: a long poll for the first messages, then (with a batching
+     * window) more receives until the batch is full or the window, counted from the first message, has passed.
+     */
     const receive = async (): Promise<Message[]> => {
+      const batch = await receiveUpTo(Math.min(mapping.batchSize, 10), waitTimeSeconds);
+      const windowMs = (mapping.maximumBatchingWindow ?? 0) * 1000;
+      if (batch.length === 0 || windowMs <= 0) return batch;
+      const windowEnds = Date.now() + windowMs;
+      while (batch.length < mapping.batchSize && !abort.signal.aborted) {
+        const remainingMs = windowEnds - Date.now();
+        if (remainingMs <= 0) break;
+        const more = await receiveUpTo(Math.min(mapping.batchSize - batch.length, 10), Math.min(20, Math.floor(remainingMs / 1000)));
+        if (more.length === 0 && remainingMs < 1000) await sleep(Math.min(remainingMs, 20));
+        batch.push(...more);
+      }
+      return batch;
+    };
+
+    const receiveUpTo = async (maxMessages: number, waitSeconds: number): Promise<Message[]> => {
       const out = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: mapping.queueUrl,
-          MaxNumberOfMessages: Math.min(mapping.batchSize, 10),
-          WaitTimeSeconds: waitTimeSeconds,
+          MaxNumberOfMessages: maxMessages,
+          WaitTimeSeconds: waitSeconds,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),

@@ -250,7 +250,11 @@ export class MockCluster {
     return transactionSignature(this.seed, tx.orderId, tx.attempt, tx.blockhash);
   }
 
-  async sendTransaction(tx: SendRequest): Promise<{ signature: string; alreadyProcessed: boolean; sentAtMs: number }> {
+  /**
+   * Submits a signed transaction. Re-sending the same one (same signature) records nothing new: `alreadyProcessed`.
+   * Returns the ledger record, so the sender can follow it without reading it back.
+   */
+  async sendTransaction(tx: SendRequest): Promise<{ signature: string; alreadyProcessed: boolean; sentAtMs: number; record: TxRecord }> {
     const nowMs = this.now();
     const signature = this.signatureFor(tx);
     const forced = tx.forcedFailure;
@@ -264,25 +268,30 @@ export class MockCluster {
         details: { signature, ...(forced === 'RPC_TIMEOUT' ? { forced: true } : {}) },
       });
     }
-    const existing = await this.ledger.get(signature);
-    if (existing) return { signature, alreadyProcessed: true, sentAtMs: existing.sentAtMs };
+    const alreadyProcessed = async (): Promise<{ signature: string; alreadyProcessed: true; sentAtMs: number; record: TxRecord } | undefined> => {
+      const existing = await this.ledger.get(signature);
+      return existing ? { signature, alreadyProcessed: true, sentAtMs: existing.sentAtMs, record: existing } : undefined;
+    };
 
     const blockhashSlot = this.clock.slotOfBlockHeight(tx.lastValidBlockHeight - BLOCKHASH_VALID_BLOCKS);
-    if (blockhashForSlot(this.seed, blockhashSlot) !== tx.blockhash) {
-      // Runtime BlockhashNotFound, surfaced at preflight (dex-realism.md §4.3, §7.6).
-      throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found', { retryable: true, details: { signature } });
-    }
     const expiresAtMs = this.expiryMs(blockhashSlot, tx.lastValidBlockHeight);
-    if (nowMs >= expiresAtMs) {
+    if (blockhashForSlot(this.seed, blockhashSlot) !== tx.blockhash || nowMs >= expiresAtMs) {
+      // A transaction the cluster already has is AlreadyProcessed whatever its blockhash's age; only a new one is refused.
+      const existing = await alreadyProcessed();
+      if (existing) return existing;
+      // Runtime BlockhashNotFound, surfaced at preflight (dex-realism.md §4.3, §7.6).
       throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found (blockhash older than 150 blocks)', {
         retryable: true,
         details: { signature, lastValidBlockHeight: tx.lastValidBlockHeight },
       });
     }
 
+    // The common case costs one conditional write: the ledger refuses a second record for the same signature.
     const record = this.drawFate(tx, signature, blockhashSlot, nowMs, expiresAtMs);
-    const created = await this.ledger.putIfAbsent(record);
-    return { signature, alreadyProcessed: !created, sentAtMs: created ? nowMs : ((await this.ledger.get(signature))?.sentAtMs ?? nowMs) };
+    if (await this.ledger.putIfAbsent(record)) return { signature, alreadyProcessed: false, sentAtMs: nowMs, record };
+    const existing = await alreadyProcessed();
+    if (!existing) throw new ChainError('INTERNAL', `ledger refused ${signature} but does not have it`, { retryable: true });
+    return existing;
   }
 
   private drawFate(tx: SendRequest, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {

@@ -186,14 +186,13 @@ export class OrderExecution {
     const ackMs = simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, signature);
     await sleep(ackMs);
     this.simulatedMs += ackMs;
+    let sent;
     try {
-      await ctx.cluster.sendTransaction(request);
+      sent = await ctx.cluster.sendTransaction(request);
     } catch (error) {
       return this.afterFailure(order, order.attempt, error);
     }
-    const record = await ctx.ledger.get(signature);
-    if (!record) return this.afterFailure(order, order.attempt, new ChainError('RPC_TIMEOUT', 'transaction not found after send', { retryable: true }));
-    return this.awaitOutcome(order, record, spec);
+    return this.awaitOutcome(order, sent.record, spec);
   }
 
   /**
@@ -203,7 +202,14 @@ export class OrderExecution {
   private async awaitOutcome(order: OrderItem, record: TxRecord, spec: OrderSpec): Promise<RecordOutcome> {
     const { ctx } = this;
     const waitStartedMs = ctx.now();
-    const giveUpAtMs = Math.min(record.sentAtMs + ctx.profile.confirmTimeoutMs, this.delivery.deadlineMs);
+    /*
+     * Patience: twice the p95 of landing plus confirmation. A transaction slower than that is most likely one that will
+     * never land; holding the invocation for it would hold up the rest of its batch, so it is given back to the queue
+     * and looked at again later. The client's own confirmation timeout and the Lambda deadline bound it too.
+     */
+    const { landing, confirm } = ctx.profile.latencies;
+    const patienceMs = Math.max(1_000, 2 * (landing.p95Ms + confirm.p95Ms));
+    const giveUpAtMs = Math.min(record.sentAtMs + ctx.profile.confirmTimeoutMs, record.sentAtMs + patienceMs, this.delivery.deadlineMs);
     for (;;) {
       const nowMs = ctx.now();
       const status = statusOf(record, nowMs);
@@ -246,10 +252,15 @@ export class OrderExecution {
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
     log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: record.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
-    // Look again after the usual backoff, and no later than just past the blockhash's expiry, when it is decided.
+    /*
+     * Look again after the usual backoff; once this message has been received as often as an order has attempts, wait
+     * for the blockhash's expiry instead, when the outcome is decided, so that re-checks do not use up the receives the
+     * redrive policy allows.
+     */
     const untilExpirySeconds = Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1);
     const backoffSeconds = retryDelaySeconds(this.delivery.receiveCount, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
-    return { kind: 'retry', visibilitySeconds: Math.min(untilExpirySeconds, backoffSeconds) };
+    const visibilitySeconds = this.delivery.receiveCount < this.maxAttempts ? Math.min(untilExpirySeconds, backoffSeconds) : untilExpirySeconds;
+    return { kind: 'retry', visibilitySeconds };
   }
 
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */

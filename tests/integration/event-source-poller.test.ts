@@ -103,6 +103,28 @@ describe('SQS event source mapping emulation (fauxqs)', () => {
     expect(mappings.find((m) => m.queueArn === resource('StatusQueue').arn)?.fifo).toBe(true);
   });
 
+  it('with a batching window, gathers batches larger than one receive (up to batchSize), as AWS does', async () => {
+    queue = await createTestQueue(sqs, { visibilityTimeout: 10 });
+    const sizes: number[] = [];
+    await sendMany(sqs, queue.url, Array.from({ length: 25 }, (_, i) => `m${i}`));
+    start(mappingFor(queue, { batchSize: 25, maximumBatchingWindow: 1, maximumConcurrency: 2 }), async (_fn, event) => {
+      sizes.push(event.Records.length);
+      return { ok: true, response: { batchItemFailures: [] } };
+    }, { pollersPerMapping: 1 }); // one poller, so the batch is not shared out between concurrent receivers
+    await waitFor('25 messages delivered', () => sizes.reduce((a, b) => a + b, 0) === 25, 10_000);
+    expect(sizes).toEqual([25]);
+  });
+
+  it('refuses a batchSize over 10 without a batching window, and on FIFO queues (AWS validation)', () => {
+    const config = structuredClone(stack().config);
+    const events = config.functions.executeOrder?.events as unknown as { sqs: Record<string, unknown> }[];
+    events[0]!.sqs.batchSize = 50;
+    events[0]!.sqs.maximumBatchingWindow = 0;
+    expect(() => mappingsFromConfig(config, stack().provisioned)).toThrow(/maximumBatchingWindow/);
+    events[0]!.sqs.maximumBatchingWindow = 1;
+    expect(mappingsFromConfig(config, stack().provisioned).find((m) => m.queueArn === resource('OrdersQueue').arn)).toMatchObject({ batchSize: 50, maximumBatchingWindow: 1 });
+  });
+
   it('delivers a real SQSEvent and deletes the consumed messages', async () => {
     queue = await createTestQueue(sqs, { visibilityTimeout: 5 });
     const seen: SQSRecord[] = [];
