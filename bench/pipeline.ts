@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     accounts: { type: 'string' },
     'batch-size': { type: 'string' },
     'execution-concurrency': { type: 'string' },
+    'batching-window': { type: 'string' },
     drain: { type: 'string' },
     'order-timeout': { type: 'string' },
     'load-timeout': { type: 'string' },
@@ -48,7 +49,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(
     `npm run bench -- [--profile zero|fast|realistic] [--mode closed|open] [--connections C] [--orders-per-connection K | --orders N]
-                  [--rate R --duration S] [--sweep] [--accounts A] [--batch-size B] [--execution-concurrency X]
+                  [--rate R --duration S] [--sweep] [--accounts A] [--batch-size B] [--batching-window S] [--execution-concurrency X]
                   [--drain S] [--order-timeout S] [--load-timeout S] [--warmup K] [--no-warmup] [--jvm-opts '...'] [--verbose]
 env: WS_URL + API_KEY target a running stack; MOCK_PROFILE, BENCH_CONNECTIONS, BENCH_ORDERS_PER_CONNECTION,
      EXECUTE_BATCH_SIZE, EXECUTION_CONCURRENCY are read as defaults.\n`,
@@ -84,6 +85,7 @@ if (connections > 1000 || ordersPerConnection * connections > 20_000 || rate * d
 
 const stackEnv: Record<string, string> = {};
 if (args['batch-size']) stackEnv.EXECUTE_BATCH_SIZE = String(Math.round(num(args['batch-size'], 'EXECUTE_BATCH_SIZE', 10)));
+if (args['batching-window']) stackEnv.EXECUTE_BATCHING_WINDOW_SECONDS = String(num(args['batching-window'], 'EXECUTE_BATCHING_WINDOW_SECONDS', 0));
 if (args['execution-concurrency']) stackEnv.EXECUTION_CONCURRENCY = String(Math.round(num(args['execution-concurrency'], 'EXECUTION_CONCURRENCY', 10)));
 // DynamoDB Local is spawned by infra/start.ts with the inherited environment, so the JVM reads JAVA_TOOL_OPTIONS.
 if (args['jvm-opts']) stackEnv.JAVA_TOOL_OPTIONS = args['jvm-opts'];
