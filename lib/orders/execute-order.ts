@@ -209,7 +209,9 @@ export class OrderExecution {
      */
     const { landing, confirm } = ctx.profile.latencies;
     const patienceMs = Math.max(1_000, 2 * (landing.p95Ms + confirm.p95Ms));
-    const giveUpAtMs = Math.min(record.sentAtMs + ctx.profile.confirmTimeoutMs, record.sentAtMs + patienceMs, this.delivery.deadlineMs);
+    const firstWaitEndsMs = record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, patienceMs);
+    // A later delivery (a re-check, a takeover after a crash) waits its own full patience, not what is left of the first.
+    const giveUpAtMs = Math.min(this.delivery.deadlineMs, Math.max(firstWaitEndsMs, waitStartedMs + patienceMs));
     for (;;) {
       const nowMs = ctx.now();
       const status = statusOf(record, nowMs);
