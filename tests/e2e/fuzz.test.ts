@@ -1,13 +1,18 @@
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { TestClient, type AnyFrame } from './support/ws-client';
-import { allOrders, e2e } from './support/stack';
+import { allOrders, e2e, ordersStillOpen } from './support/stack';
 
 /*
  * Bad input at volume (issue 5): at least 1,000 generated and mutated frames over real WebSocket connections. Each one
  * gets exactly one well-formed answer (an `error` frame with a stable code, a `quote`, or the `pending` frame of a
  * valid order); the stack keeps answering; and no order exists that was not validly requested.
  */
+afterAll(async () => {
+  // The fuzz's valid orders execute too, and must all end terminal.
+  expect(await ordersStillOpen()).toEqual([]);
+}, 40_000);
+
 const FRAMES = 1_000;
 const CONNECTIONS = 4;
 // PROTOCOL.md's error codes, plus the routing outcomes a `quote` can meet (the same codes an order would fail with).

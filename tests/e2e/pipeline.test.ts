@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConnectRefused, TestClient, seqs, statuses, type AnyFrame } from './support/ws-client';
-import { allOrders, e2e, orderItem, transactionsOf } from './support/stack';
+import { allOrders, e2e, orderItem, ordersStillOpen, transactionsOf } from './support/stack';
 import type { OrderFrame } from '../../lib/notify/frames';
 
 const open: TestClient[] = [];
@@ -10,6 +10,11 @@ const connect = async (account: string, options: { viaHeader?: boolean } = {}): 
   open.push(client);
   return client;
 };
+
+// Every accepted order reaches a terminal state: none may be left behind by this file's tests.
+afterAll(async () => {
+  expect(await ordersStillOpen()).toEqual([]);
+}, 40_000);
 
 afterEach(async () => {
   // No frame a test did not ask for may be left on any socket it opened.

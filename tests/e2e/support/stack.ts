@@ -91,3 +91,13 @@ export const queueDepth = async (which: 'ordersQueue' | 'ordersDlq' | 'statusQue
 };
 
 export const offlinePid = (): number => (JSON.parse(readFileSync(e2e().stateFile, 'utf8')) as { offlinePid: number }).offlinePid;
+
+/** Waits (bounded) for every order of the stack to be terminal; returns those that are not. */
+export const ordersStillOpen = async (timeoutMs = 30_000): Promise<Record<string, unknown>[]> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = (await allOrders()).filter((order) => !['confirmed', 'failed'].includes(String(order.status)));
+    if (open.length === 0 || Date.now() > deadline) return open;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+};
