@@ -2,7 +2,9 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
 import { processBatch } from '../../lib/aws/sqs-batch';
+import { changeVisibility } from '../../lib/aws/queues';
 import { parseStatusMessage } from '../../lib/notify/status-message';
+import { log } from '../../lib/log';
 
 const ctx = engineContext();
 
@@ -10,10 +12,21 @@ const ctx = engineContext();
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(
     event.Records,
+    // A failed post holds up the rest of its order's frames (FIFO group): try again in a second, not after the queue's
+    // visibility timeout; the redrive policy bounds how often.
     async (record) => {
-      await ctx.notifier.deliver(parseStatusMessage(record.body));
-      return { kind: 'done' };
+      try {
+        await ctx.notifier.deliver(parseStatusMessage(record.body));
+        return { kind: 'done' };
+      } catch (error) {
+        log.warn('frame not delivered; retrying', { messageId: record.messageId, error });
+        return { kind: 'retry', visibilitySeconds: 1 };
+      }
     },
-    { concurrency: 10, fifo: true },
+    {
+      concurrency: 10,
+      fifo: true,
+      onRetry: (record, seconds) => changeVisibility(ctx.config.STATUS_QUEUE_NAME, record.receiptHandle, seconds),
+    },
   ),
 );

@@ -33,20 +33,25 @@ export const processBatch = async (
   options: BatchOptions,
 ): Promise<SQSBatchResponse> => {
   const failures: SQSBatchItemFailure[] = [];
-  const settle = async (record: SQSRecord): Promise<boolean> => {
+  const backOff = async (record: SQSRecord, visibilitySeconds: number | undefined): Promise<void> => {
+    if (visibilitySeconds === undefined || !options.onRetry) return;
+    await options.onRetry(record, visibilitySeconds).catch((error: unknown) =>
+      log.warn('could not set retry backoff; the queue default applies', { messageId: record.messageId, error }),
+    );
+  };
+  /** true when the record is done; otherwise the backoff it asked for (undefined: the queue's default). */
+  const settle = async (record: SQSRecord): Promise<true | { visibilitySeconds: number | undefined }> => {
+    let visibilitySeconds: number | undefined;
     try {
       const outcome = await handleRecord(record);
       if (outcome.kind === 'done') return true;
-      if (outcome.visibilitySeconds !== undefined && options.onRetry) {
-        await options.onRetry(record, outcome.visibilitySeconds).catch((error: unknown) =>
-          log.warn('could not set retry backoff; the queue default applies', { messageId: record.messageId, error }),
-        );
-      }
+      visibilitySeconds = outcome.visibilitySeconds;
+      await backOff(record, visibilitySeconds);
     } catch (error) {
       log.error('record failed', { messageId: record.messageId, error });
     }
     failures.push({ itemIdentifier: record.messageId });
-    return false;
+    return { visibilitySeconds };
   };
 
   if (!options.fifo) {
@@ -63,8 +68,13 @@ export const processBatch = async (
   }
   await runLimited([...groups.values()], options.concurrency, async (group) => {
     for (const [index, record] of group.entries()) {
-      if (!(await settle(record))) {
-        for (const later of group.slice(index + 1)) failures.push({ itemIdentifier: later.messageId });
+      const settled = await settle(record);
+      if (settled !== true) {
+        // The rest of the group goes back unprocessed and on the same schedule: an in-flight message holds its group.
+        for (const later of group.slice(index + 1)) {
+          failures.push({ itemIdentifier: later.messageId });
+          await backOff(later, settled.visibilitySeconds);
+        }
         return;
       }
     }

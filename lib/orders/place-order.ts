@@ -81,7 +81,13 @@ export const placeOrder = async (
     return { orderId: existing.orderId, created: false };
   }
 
-  await ctx.notifier.postDirect(endpoint, connectionId, frame);
+  try {
+    await ctx.notifier.postDirect(endpoint, connectionId, frame);
+  } catch (error) {
+    // The order is recorded: it must still run. The client learns its id from a later frame or by re-sending its
+    // clientOrderId; an ack lost here must not strand the order at `pending`.
+    log.warn('could not post the pending frame; enqueueing anyway', { orderId, error });
+  }
   try {
     await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId } satisfies OrderMessage);
   } catch (error) {

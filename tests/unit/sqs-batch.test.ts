@@ -52,4 +52,19 @@ describe('partial batch processing', () => {
     expect(seen.filter((body) => body.startsWith('a'))).toEqual(['a1', 'a2']);
     expect(seen.filter((body) => body.startsWith('b'))).toEqual(['b1', 'b2']);
   });
+
+  it('FIFO: the rest of a failed group goes back on the failed record\'s schedule (an in-flight message holds its group)', async () => {
+    const a = [sqsRecord('a1', { groupId: 'A' }), sqsRecord('a2', { groupId: 'A' }), sqsRecord('a3', { groupId: 'A' })];
+    const backoffs: [string, number][] = [];
+    const response = await processBatch(
+      a,
+      async (record) => (record.body === 'a2' ? { kind: 'retry', visibilitySeconds: 1 } : { kind: 'done' }),
+      { concurrency: 10, fifo: true, onRetry: async (record, seconds) => void backoffs.push([record.body, seconds]) },
+    );
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([a[1]!.messageId, a[2]!.messageId]);
+    expect(backoffs).toEqual([
+      ['a2', 1],
+      ['a3', 1],
+    ]);
+  });
 });
