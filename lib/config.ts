@@ -24,6 +24,8 @@ const configSchema = z.object({
   EXECUTION_TIMEOUT_SECONDS: positiveInt(30),
   RETRY_BASE_SECONDS: z.coerce.number().positive().default(1),
   RETRY_CAP_SECONDS: z.coerce.number().positive().default(8),
+  /** An order whose state has not changed for this long lost its message somewhere: the sweeper enqueues it again. */
+  SWEEP_STALE_AFTER_SECONDS: positiveInt(600),
   /** API Gateway closes a WebSocket after 2 h (serverless-anchors.md B.6); a row outliving it is stale. */
   CONNECTION_TTL_SECONDS: positiveInt(7200),
   MOCK_PROFILE: z.enum(['realistic', 'fast', 'zero']).default('realistic'),

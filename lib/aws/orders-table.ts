@@ -1,9 +1,9 @@
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
 import { InfrastructureError, StaleWriteError } from '../errors';
 import type { OrderFrame } from '../notify/frames';
-import type { OrderStatus } from '../orders/state-machine';
+import { isTerminal, type OrderStatus } from '../orders/state-machine';
 import type { SendRequest } from '../chain/cluster';
 
 /** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
@@ -48,7 +48,17 @@ export interface OrderItem {
   lastError?: { code: string; message: string };
   /** Simulated venue and chain time spent on this order across attempts (bench: pipeline overhead). */
   simulatedMs: number;
+  /** Present while the order is not terminal: its key in the sparse `openOrders` index the sweeper reads. */
+  openShard?: string;
 }
+
+/** Shards of the `openOrders` index: enough that no single partition takes every open order's writes. */
+export const OPEN_SHARDS = 16;
+export const openShardOf = (orderId: string): string => {
+  let hash = 0;
+  for (let i = 0; i < orderId.length; i++) hash = (hash * 31 + orderId.charCodeAt(i)) >>> 0;
+  return `open#${hash % OPEN_SHARDS}`;
+};
 
 interface ClientOrderGuard {
   orderId: string;
@@ -145,12 +155,14 @@ export class OrdersTable {
       values[`:${key}`] = value;
       sets.push(`#${key} = :${key}`);
     }
+    // A terminal order leaves the sweeper's index.
+    const removes = isTerminal(params.next.status) ? ' REMOVE openShard' : '';
     try {
       const result = await dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId: params.orderId },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes}`,
           ConditionExpression: '#status = :fromStatus AND #seq = :fromSeq',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -201,6 +213,24 @@ export class OrdersTable {
       }
       throw error;
     }
+  }
+
+  /** Ids of non-terminal orders whose last change is older than `cutoffMs` (the sweeper's query, shard by shard). */
+  async staleOpenOrders(cutoffMs: number, limitPerShard = 100): Promise<string[]> {
+    const pages = await Promise.all(
+      Array.from({ length: OPEN_SHARDS }, (_, shard) =>
+        dynamo().send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'openOrders',
+            KeyConditionExpression: 'openShard = :shard AND updatedAtMs < :cutoff',
+            ExpressionAttributeValues: { ':shard': `open#${shard}`, ':cutoff': cutoffMs },
+            Limit: limitPerShard,
+          }),
+        ),
+      ),
+    );
+    return pages.flatMap((page) => (page.Items ?? []).map((item) => String(item.orderId)));
   }
 
   /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */

@@ -2,7 +2,7 @@ import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
 import { orderFrame } from '../notify/frames';
 import { sendMessage } from '../aws/queues';
-import type { OrderItem } from '../aws/orders-table';
+import { openShardOf, type OrderItem } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';
 import { InfrastructureError } from '../errors';
@@ -67,6 +67,7 @@ export const placeOrder = async (
     mgmtEndpoint: endpoint,
     leaseUntilMs: 0,
     simulatedMs: 0,
+    openShard: openShardOf(orderId),
   };
 
   const created = await ctx.orders.create(item);

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { executeBody, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
+import type { EngineContext } from '../../lib/orders/context';
+
+useEngineEnv();
+
+const { createEngineContext } = await import('../../lib/orders/context');
+const { parseConfig } = await import('../../lib/config');
+const { placeOrder } = await import('../../lib/orders/place-order');
+const { validateExecute } = await import('../../lib/orders/request');
+const { executeOrderMessage } = await import('../../lib/orders/execute-order');
+const { sweepStaleOrders } = await import('../../lib/orders/sweep');
+
+const sqs = sqsClient();
+const ordersUrl = (): string => resource('OrdersQueue').url as string;
+let ctx: EngineContext;
+/** The same engine eleven minutes later: past SWEEP_STALE_AFTER_SECONDS (600). */
+let later: EngineContext;
+
+beforeAll(() => {
+  const config = parseConfig(process.env);
+  ctx = createEngineContext(config);
+  later = createEngineContext(config, () => Date.now() + 11 * 60_000);
+  stubDirectPosts(ctx);
+});
+beforeEach(() => purgeQueues(sqs));
+afterAll(() => sqs.destroy());
+
+const placeAndLoseMessage = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
+  const { orderId } = await placeOrder(ctx, {
+    connectionId: 'conn-test',
+    owner: 'acct-sweep',
+    endpoint: 'http://127.0.0.1:9',
+    order: validateExecute(executeBody(), { testHooks: true }),
+  });
+  const [message] = await takeMessages(sqs, ordersUrl(), 1);
+  return { orderId, messageId: message!.messageId, body: message!.body };
+};
+
+describe('sweeper: the backstop for an order whose message was lost', () => {
+  it('enqueues again an order that stopped moving, and the order then completes', async () => {
+    const { orderId } = await placeAndLoseMessage();
+    expect((await queueDepth(sqs, ordersUrl())).total).toBe(0);
+
+    // Not stale yet: nothing happens now.
+    expect((await sweepStaleOrders(ctx)).requeued).not.toContain(orderId);
+
+    const { requeued } = await sweepStaleOrders(later);
+    expect(requeued).toContain(orderId);
+    const messages = await takeMessages(sqs, ordersUrl(), requeued.length);
+    const mine = messages.find((m) => JSON.parse(m.body).orderId === orderId);
+    expect(mine).toBeDefined();
+
+    const outcome = await executeOrderMessage(ctx, { messageId: mine!.messageId, body: mine!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+    expect(outcome).toEqual({ kind: 'done' });
+    const order = await ctx.orders.get(orderId);
+    expect(order?.status).toBe('confirmed');
+    expect(order?.openShard).toBeUndefined();
+  });
+
+  it('leaves terminal orders alone: a finished order leaves the index', async () => {
+    const { orderId, messageId, body } = await placeAndLoseMessage();
+    await executeOrderMessage(ctx, { messageId, body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+    expect((await ctx.orders.get(orderId))?.status).toBe('confirmed');
+    expect((await sweepStaleOrders(later)).requeued).not.toContain(orderId);
+  });
+});
