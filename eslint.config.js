@@ -11,6 +11,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
+  },
+  {
     files: ['lib/**/*.ts'],
     ignores: ['lib/config.ts'],
     rules: {

@@ -1,21 +1,13 @@
 /**
- * The embedded stack for the bench: `infra/start.ts` in its own process group on free ports (the approach of
- * tests/e2e/global-setup.ts), stopped with SIGINT to the group then SIGKILL after 10 s, plus /proc sampling of
- * every process of the stack and the serverless-offline per-invocation `Duration` lines.
+ * The embedded stack for the bench: infra/stack-process.ts (infra/start.ts in its own process group on free ports,
+ * stopped with SIGINT then SIGKILL), plus serverless-offline's per-invocation `Duration` lines and /proc sampling of
+ * every process of the stack.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { freePort, repoRoot } from '../../infra/env';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { spawnStackProcess, type StackState } from '../../infra/stack-process';
 
-export interface StackState {
-  pid: number;
-  offlinePid: number | null;
-  dynamoPid: number | null;
-  endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string };
-}
+export type { StackState };
 
 /** One Lambda invocation as serverless-offline reports it: `(λ: fn) RequestId: ..  Duration: X ms  Billed Duration: Y ms`. */
 export interface Invocation {
@@ -49,158 +41,47 @@ export const startStack = async (opts: {
   readyTimeoutMs: number;
   echo: boolean;
 }): Promise<StartedStack> => {
-  const [wsPort, httpPort, lambdaPort, sqsPort, dynamoPort] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
-  const dir = mkdtempSync(join(tmpdir(), 'engine-bench-'));
-  const stateFile = join(dir, 'stack.json');
   const keys = Object.fromEntries(opts.accounts.map((a) => [a, `bench-${a}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`]));
-  const env = {
-    ...process.env,
-    STAGE: 'bench',
-    WS_PORT: String(wsPort),
-    HTTP_PORT: String(httpPort),
-    LAMBDA_PORT: String(lambdaPort),
-    SQS_PORT: String(sqsPort),
-    DYNAMODB_PORT: String(dynamoPort),
-    STACK_STATE_FILE: stateFile,
-    SEED_API_KEYS: Object.entries(keys).map(([a, k]) => `${a}:${k}`).join(','),
-    MOCK_PROFILE: opts.profile,
-    // debug: start.ts forwards serverless-offline's per-invocation "Duration" lines only at debug. The handlers get
-    // the same level; they have a single debug line (an already-terminal order's redelivery), so the cost is the
-    // offline log lines themselves (one per invocation).
-    LOG_LEVEL: 'debug',
-    ...opts.env,
-  };
-  const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start.ts'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const invocations: Invocation[] = [];
   let tail: string[] = [];
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-    const m = INVOCATION_RE.exec(line);
-    if (m) {
-      invocations.push({ fn: m[1] as string, durationMs: Number(m[2]), billedMs: Number(m[3]), seenAt: performance.now() });
-      return;
-    }
-    if (tail.length > 200) tail = tail.slice(-100);
-    tail.push(line);
-    if (opts.echo) process.stderr.write(`[stack] ${line}\n`);
-  });
-  let exited = child.exitCode !== null;
-  const exitPromise = new Promise<void>((r) => child.once('exit', () => {
-    exited = true;
-    r();
-  }));
-  let state: StackState | undefined;
-  let stopped = false;
-  const knownPids = new Set<number>();
-
-  const stop = async (): Promise<{ forced: boolean; killed: number[] }> => {
-    if (stopped) return { forced: false, killed: [] };
-    const killed: number[] = [];
-    stopped = true;
-    for (const pid of descendantsOf(child.pid as number)) knownPids.add(pid);
-    let forced = false;
-    if (!exited) {
-      try {
-        process.kill(-(child.pid as number), 'SIGINT');
-      } catch {
-        // gone
-      }
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-      if ((await Promise.race([exitPromise, timeout])) === 'timeout') {
-        forced = true;
-        try {
-          process.kill(-(child.pid as number), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    // serverless-offline and the JVM run in their own process groups (detached by start.ts): if start.ts could not
-    // stop them, kill exactly those pids (seen as its descendants during the run).
-    for (const pid of [state?.offlinePid, state?.dynamoPid, ...knownPids]) {
-      if (pid && pid !== child.pid && alive(pid)) {
-        forced = true;
-        killed.push(pid);
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-    return { forced, killed };
-  };
-  // Last line of defence if the bench dies without its cleanup running.
-  process.once('exit', () => {
-    if (stopped) return;
-    for (const pid of [...knownPids, state?.offlinePid, state?.dynamoPid]) {
-      try {
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    try {
-      process.kill(-(child.pid as number), 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-
-  const stack: StartedStack = {
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
-    keys,
-    devKey: '',
+  const running = await spawnStackProcess({
     stage: 'bench',
-    state: undefined as unknown as StackState,
-    readyMs: 0,
-    child,
+    readyTimeoutMs: opts.readyTimeoutMs,
+    env: {
+      SEED_API_KEYS: Object.entries(keys).map(([a, k]) => `${a}:${k}`).join(','),
+      MOCK_PROFILE: opts.profile,
+      // debug: start.ts forwards serverless-offline's per-invocation "Duration" lines only at debug. The handlers get
+      // the same level; they have a single debug line (an already-terminal order's redelivery), so the cost is the
+      // offline log lines themselves (one per invocation).
+      LOG_LEVEL: 'debug',
+      ...opts.env,
+    },
+    onStderrLine: (line) => {
+      const m = INVOCATION_RE.exec(line);
+      if (m) {
+        invocations.push({ fn: m[1] as string, durationMs: Number(m[2]), billedMs: Number(m[3]), seenAt: performance.now() });
+        return;
+      }
+      if (tail.length > 200) tail = tail.slice(-100);
+      tail.push(line);
+      if (opts.echo) process.stderr.write(`[stack] ${line}\n`);
+    },
+  });
+  return {
+    wsUrl: running.wsUrl,
+    keys,
+    devKey: running.devKey,
+    stage: 'bench',
+    state: running.readState(),
+    readyMs: running.readyMs,
+    child: running.child,
     invocations,
     tail: () => tail.slice(-40),
-    stop,
+    stop: () => running.stop(),
   };
-  try {
-    const readyLine = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line within ${opts.readyTimeoutMs / 1000} s`)), opts.readyTimeoutMs);
-      let stdout = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const line = stdout.split('\n').find((l) => l.startsWith('ready '));
-        if (line) {
-          clearTimeout(timer);
-          resolve(line);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`infra/start.ts exited (${code}) before ready`));
-      });
-    });
-    stack.readyMs = Math.round(performance.now() - started);
-    stack.devKey = new URL(readyLine.slice('ready '.length)).searchParams.get('apiKey') ?? '';
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as StackState;
-    stack.state = state;
-    for (const pid of descendantsOf(child.pid as number)) knownPids.add(pid);
-    return stack;
-  } catch (error) {
-    await stop();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${tail.slice(-30).join('\n')}`);
-  }
 };
 
 // ---------------------------------------------------------------- /proc
-
-const alive = (pid: number): boolean => {
-  try {
-    // A zombie (exited, not yet reaped by its parent) still answers signal 0: not alive.
-    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 interface ProcStat {
   pid: number;
