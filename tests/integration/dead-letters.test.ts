@@ -1,17 +1,10 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { drainStatusFrames, executeBody, framesOf, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/orders/context';
 
-// The engine's clients read process.env at first use: set it before any lib module is loaded (dynamic imports below).
-useEngineEnv();
-
-const { createEngineContext } = await import('../../lib/orders/context');
-const { parseConfig } = await import('../../lib/config');
-const { placeOrder } = await import('../../lib/orders/place-order');
-const { validateExecute } = await import('../../lib/orders/request');
-const { executeOrderMessage, settleDeadLetter } = await import('../../lib/orders/execute-order');
+import { executeOrderMessage, settleDeadLetter } from '../../lib/orders/execute-order';
 
 const sqs = sqsClient();
 const ordersUrl = resource('OrdersQueue').url as string;
@@ -19,20 +12,14 @@ const dlqUrl = resource('OrdersDeadLetterQueue').url as string;
 let ctx: EngineContext;
 
 beforeAll(() => {
-  ctx = createEngineContext(parseConfig(process.env));
-  stubDirectPosts(ctx);
+  ctx = testContext();
 });
 beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
 
 /** Places an order and removes its orders-queue message (as if every delivery of it had been used up). */
 const place = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
-  const { orderId } = await placeOrder(ctx, {
-    connectionId: 'conn-test',
-    owner: 'acct-1',
-    endpoint: 'http://127.0.0.1:9',
-    order: validateExecute(executeBody(), { testHooks: true }),
-  });
+  const orderId = await placeTestOrder(ctx);
   const [message] = await takeMessages(sqs, ordersUrl, 1);
   expect(message && JSON.parse(message.body)).toEqual({ orderId });
   return { orderId, messageId: message!.messageId, body: message!.body };

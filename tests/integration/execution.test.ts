@@ -1,27 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { drainStatusFrames, executeBody, framesOf, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/orders/context';
-import type { OrderFrame } from '../../lib/notify/frames';
-
-// The engine's clients read process.env at first use: set it before any lib module is loaded (dynamic imports below).
-useEngineEnv();
-
-const { createEngineContext } = await import('../../lib/orders/context');
-const { parseConfig } = await import('../../lib/config');
-const { placeOrder } = await import('../../lib/orders/place-order');
-const { validateExecute } = await import('../../lib/orders/request');
-const { executeOrderMessage } = await import('../../lib/orders/execute-order');
-const { advance } = await import('../../lib/orders/outcomes');
-const { orderFrame } = await import('../../lib/notify/frames');
-const { StaleWriteError } = await import('../../lib/errors');
+import { orderFrame, type OrderFrame } from '../../lib/notify/frames';
+import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { advance } from '../../lib/orders/outcomes';
+import { StaleWriteError } from '../../lib/errors';
 
 const sqs = sqsClient();
 let ctx: EngineContext;
 
 beforeAll(() => {
-  ctx = createEngineContext(parseConfig(process.env));
-  stubDirectPosts(ctx);
+  ctx = testContext();
 });
 beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
@@ -31,12 +21,7 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 
 /** Places an order and takes its orders-queue message off the queue, so the test delivers it itself. */
 const place = async (over: Record<string, unknown> = {}): Promise<{ orderId: string; messageId: string; body: string }> => {
-  const { orderId } = await placeOrder(ctx, {
-    connectionId: 'conn-test',
-    owner: 'acct-1',
-    endpoint: 'http://127.0.0.1:9',
-    order: validateExecute(executeBody(over), { testHooks: true }),
-  });
+  const orderId = await placeTestOrder(ctx, over);
   const [message] = await takeMessages(sqs, resource('OrdersQueue').url as string, 1);
   expect(message && JSON.parse(message.body)).toEqual({ orderId });
   return { orderId, messageId: message!.messageId, body: message!.body };

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { drainStatusFrames, executeBody, framesOf, inProcessInvoke, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { drainStatusFrames, framesOf, inProcessInvoke, placeTestOrder, takeMessages, testContext, useEngineEnv } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient, stack, waitFor } from './support/stack';
 import type { EventSourcePoller } from '../../infra/event-source-poller';
 import type { EngineContext } from '../../lib/orders/context';
@@ -10,10 +10,6 @@ import type { OrderFrame } from '../../lib/notify/frames';
 // The engine (and the execute-order handler module, which builds its context at import) reads process.env at first use.
 useEngineEnv();
 
-const { createEngineContext } = await import('../../lib/orders/context');
-const { parseConfig } = await import('../../lib/config');
-const { placeOrder } = await import('../../lib/orders/place-order');
-const { validateExecute } = await import('../../lib/orders/request');
 const { executeOrderMessage } = await import('../../lib/orders/execute-order');
 const { mappingsFromConfig, startEventSourcePoller } = await import('../../infra/event-source-poller');
 const executeOrder = (await import('../../functions/execute-order/handler')).handler;
@@ -25,8 +21,7 @@ let ctx: EngineContext;
 let poller: EventSourcePoller | undefined;
 
 beforeAll(() => {
-  ctx = createEngineContext(parseConfig(process.env));
-  stubDirectPosts(ctx);
+  ctx = testContext();
 });
 beforeEach(() => purgeQueues(sqs));
 /*
@@ -67,15 +62,7 @@ const startExecutePoller = (spy?: (event: SQSEvent) => void): EventSourcePoller 
   return poller;
 };
 
-const place = async (over: Record<string, unknown> = {}): Promise<string> => {
-  const { orderId } = await placeOrder(ctx, {
-    connectionId: 'conn-test',
-    owner: 'acct-1',
-    endpoint: 'http://127.0.0.1:9',
-    order: validateExecute(executeBody(over), { testHooks: true }),
-  });
-  return orderId;
-};
+const place = (over: Record<string, unknown> = {}): Promise<string> => placeTestOrder(ctx, over);
 
 const waitTerminal = async (orderId: string, timeoutMs: number): Promise<void> =>
   waitFor(`order ${orderId} terminal`, async () => ['confirmed', 'failed'].includes((await ctx.orders.get(orderId))?.status ?? ''), timeoutMs);

@@ -1,16 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executeBody, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/orders/context';
 
-useEngineEnv();
-
-const { createEngineContext } = await import('../../lib/orders/context');
-const { parseConfig } = await import('../../lib/config');
-const { placeOrder } = await import('../../lib/orders/place-order');
-const { validateExecute } = await import('../../lib/orders/request');
-const { executeOrderMessage } = await import('../../lib/orders/execute-order');
-const { sweepStaleOrders } = await import('../../lib/orders/sweep');
+import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { sweepStaleOrders } from '../../lib/orders/sweep';
 
 const sqs = sqsClient();
 const ordersUrl = (): string => resource('OrdersQueue').url as string;
@@ -19,21 +13,14 @@ let ctx: EngineContext;
 let later: EngineContext;
 
 beforeAll(() => {
-  const config = parseConfig(process.env);
-  ctx = createEngineContext(config);
-  later = createEngineContext(config, () => Date.now() + 11 * 60_000);
-  stubDirectPosts(ctx);
+  ctx = testContext();
+  later = testContext(() => Date.now() + 11 * 60_000);
 });
 beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
 
 const placeAndLoseMessage = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
-  const { orderId } = await placeOrder(ctx, {
-    connectionId: 'conn-test',
-    owner: 'acct-sweep',
-    endpoint: 'http://127.0.0.1:9',
-    order: validateExecute(executeBody(), { testHooks: true }),
-  });
+  const orderId = await placeTestOrder(ctx, {}, 'acct-sweep');
   const [message] = await takeMessages(sqs, ordersUrl(), 1);
   return { orderId, messageId: message!.messageId, body: message!.body };
 };

@@ -2,7 +2,10 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { SQSEvent } from 'aws-lambda';
 import { stack, resource } from './stack';
 import type { OrderFrame } from '../../../lib/notify/frames';
-import type { EngineContext } from '../../../lib/orders/context';
+import { createEngineContext, type EngineContext } from '../../../lib/orders/context';
+import { parseConfig } from '../../../lib/config';
+import { placeOrder } from '../../../lib/orders/place-order';
+import { validateExecute } from '../../../lib/orders/request';
 
 /**
  * The engine's configuration for integration tests: the names `serverless print` resolved for stage 'itest', the
@@ -109,3 +112,25 @@ export const takeMessages = async (
 
 /** A copy of the frames sorted by seq. */
 export const bySeq = (frames: OrderFrame[]): OrderFrame[] => [...frames].sort((a, b) => a.seq - b.seq);
+
+/**
+ * An engine against the emulators, with direct posts stubbed. `now` lets a test run the same engine at another time.
+ * (Lib modules build their AWS clients at first use, so the env set here is what they see.)
+ */
+export const testContext = (now?: () => number): EngineContext => {
+  useEngineEnv();
+  const ctx = createEngineContext(parseConfig(process.env), now);
+  stubDirectPosts(ctx);
+  return ctx;
+};
+
+/** Places an order through the `execute` use case (it records the order and enqueues `{orderId}`). */
+export const placeTestOrder = async (ctx: EngineContext, over: Record<string, unknown> = {}, owner = 'acct-1'): Promise<string> => {
+  const { orderId } = await placeOrder(ctx, {
+    connectionId: 'conn-test',
+    owner,
+    endpoint: 'http://127.0.0.1:9',
+    order: validateExecute(executeBody(over), { testHooks: true }),
+  });
+  return orderId;
+};
