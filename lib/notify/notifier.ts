@@ -12,6 +12,20 @@ export interface StatusMessage {
   mgmtEndpoint: string;
 }
 
+const POST_RETRY_DELAYS_MS = [50, 200, 800];
+
+const withRetries = async <T>(post: () => Promise<T>): Promise<T> => {
+  for (const delayMs of POST_RETRY_DELAYS_MS) {
+    try {
+      return await post();
+    } catch (error) {
+      log.warn('post to connection failed; retrying', { error, inMs: delayMs });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return post();
+};
+
 export interface NotifierDeps {
   statusQueueName: string;
   /** Overrides the per-order endpoint (offline: serverless-offline's WebSocket port). */
@@ -44,12 +58,16 @@ export class Notifier {
     });
   }
 
-  /** The callback step: post to each recipient; a gone connection is forgotten and the others still get the frame. */
+  /**
+   * The callback step: post to each recipient; a gone connection is forgotten and the others still get the frame.
+   * A failed post is retried here, for that recipient alone, before the whole message goes back to the queue: a
+   * queue retry re-posts to every recipient, and those already served would see the frame twice.
+   */
   async deliver(message: StatusMessage): Promise<void> {
     const endpoint = this.deps.fixedEndpoint || message.mgmtEndpoint;
     await Promise.all(
       message.recipients.map(async (connectionId) => {
-        const outcome = await postToConnection(endpoint, connectionId, message.frame);
+        const outcome = await withRetries(() => postToConnection(endpoint, connectionId, message.frame));
         if (outcome === 'gone') {
           log.info('connection gone; forgetting it', { connectionId, orderId: message.frame.orderId });
           await Promise.all([

@@ -192,10 +192,13 @@ describe('idempotency and subscriptions', () => {
     expect(a.orderId).toBe(b.orderId);
     const orderId = String(a.orderId);
     // Both sockets now follow the order to its end; seq never repeats on either.
-    for (const client of [first, second]) {
+    for (const [client, answer] of [
+      [first, a],
+      [second, b],
+    ] as const) {
       const rest = await client.orderFrames(orderId).catch(() => [] as OrderFrame[]);
-      const all = [a.seq, ...rest.map((f) => f.seq)];
-      expect(new Set(all).size).toBe(all.length);
+      const all = [answer.seq, ...rest.map((f) => f.seq)];
+      expect(new Set(all).size, `seqs seen: ${all.join(',')}`).toBe(all.length);
     }
     expect((await allOrders()).filter((item) => item.clientOrderId === request.clientOrderId && item.owner === 'dave')).toHaveLength(1);
     expect(await transactionsOf(orderId)).toBe(1);
