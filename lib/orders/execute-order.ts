@@ -12,6 +12,7 @@ import { advance, failOrder, type FailureReason } from './outcomes';
 import { retryDelaySeconds } from './backoff';
 import type { EngineContext } from './context';
 import { log } from '../log';
+import { orderFrame } from '../notify/frames';
 
 export interface OrderDelivery {
   messageId: string;
@@ -22,7 +23,37 @@ export interface OrderDelivery {
   deadlineMs: number;
 }
 
-const orderMessageSchema = z.object({ orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/) });
+const placedOrderSchema = z.object({
+  owner: z.string().min(1),
+  clientOrderId: z.string().optional(),
+  request: z.object({
+    side: z.enum(['buy', 'sell']),
+    tokenIn: z.string(),
+    tokenOut: z.string(),
+    amountIn: z.string().regex(/^\d+$/),
+    slippageBps: z.number().int().positive(),
+    mockFailures: z.record(z.string(), z.string()).optional(),
+  }),
+  wireOrder: z.record(z.string(), z.unknown()),
+  createdAtMs: z.number(),
+  mgmtEndpoint: z.string().optional(),
+});
+
+const orderMessageSchema = z.object({ orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/), placed: placedOrderSchema.optional() });
+
+/** The order as placed, at seq 1: what a first delivery may assume until its first conditional write says otherwise. */
+const asPlaced = (orderId: string, placed: z.infer<typeof placedOrderSchema>): OrderItem => ({
+  orderId,
+  kind: 'order',
+  ...placed,
+  status: 'pending',
+  seq: 1,
+  attempt: 1,
+  updatedAtMs: placed.createdAtMs,
+  lastFrame: orderFrame({ orderId, clientOrderId: placed.clientOrderId, status: 'pending', seq: 1, attempt: 1, atMs: placed.createdAtMs, meta: { order: placed.wireOrder } }),
+  leaseUntilMs: 0,
+  simulatedMs: 0,
+});
 
 const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
 
@@ -52,6 +83,8 @@ const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | und
 export class OrderExecution {
   private readonly holder: string;
   private simulatedMs = 0;
+  /** Set by this delivery's first successful write: from then on a lost race means the order is someone else's. */
+  private claimed = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -73,8 +106,11 @@ export class OrderExecution {
   async run(): Promise<RecordOutcome> {
     const parsed = orderMessageSchema.safeParse(safeJson(this.delivery.body));
     if (!parsed.success) return this.poison('message body is not {"orderId": <ULID>}');
-    let order = await this.ctx.orders.get(parsed.data.orderId);
-    if (!order) return this.poison(`order ${parsed.data.orderId} does not exist`);
+    const { orderId, placed } = parsed.data;
+    // A first delivery of the placement message starts from the placed order; any other reads the order.
+    const assumed = this.delivery.receiveCount === 1 && placed !== undefined;
+    let order = assumed ? asPlaced(orderId, placed) : await this.ctx.orders.get(orderId);
+    if (!order) return this.poison(`order ${orderId} does not exist`);
 
     try {
       if (order.status === 'confirmed' || order.status === 'failed') {
@@ -99,11 +135,15 @@ export class OrderExecution {
        * left no trace at all (a crash loop) are bounded by the redrive policy, whose backstop settles the order.
        */
       if (order.attempt > this.maxAttempts) {
-        await failOrder(this.ctx, order, { code: 'RETRIES_EXHAUSTED', message: `no attempt left (${this.maxAttempts} allowed)` }, { lastError: order.lastError });
+        await this.fail(order, { code: 'RETRIES_EXHAUSTED', message: `no attempt left (${this.maxAttempts} allowed)` }, { lastError: order.lastError });
         return { kind: 'done' };
       }
       return await this.attempt(order, order.attempt);
     } catch (error) {
+      if (error instanceof StaleWriteError && assumed && !this.claimed) {
+        // The order was no longer as placed (a redelivered copy, a re-enqueue): decide again from what is stored.
+        return new OrderExecution(this.ctx, { ...this.delivery, body: JSON.stringify({ orderId }) }, this.finalOnly).run();
+      }
       if (error instanceof StaleWriteError) {
         // Someone else moved the order on (a duplicate delivery, the dead-letter backstop): it is theirs now.
         log.info('lost a race on the order; leaving it to the winner', { orderId: order.orderId, error });
@@ -111,6 +151,18 @@ export class OrderExecution {
       }
       throw error;
     }
+  }
+
+  private async write(order: OrderItem, to: Parameters<typeof advance>[2], options: Parameters<typeof advance>[3]): Promise<OrderItem> {
+    const updated = await advance(this.ctx, order, to, options);
+    this.claimed = true;
+    return updated;
+  }
+
+  private async fail(order: OrderItem, reason: FailureReason, extraMeta?: Record<string, unknown>): Promise<OrderItem> {
+    const updated = await failOrder(this.ctx, order, reason, extraMeta);
+    this.claimed = true;
+    return updated;
   }
 
   private heldByLiveExecution(order: OrderItem): boolean {
@@ -146,7 +198,7 @@ export class OrderExecution {
     } catch (error) {
       return this.afterFailure(order, attempt, error);
     }
-    order = await advance(ctx, order, 'routing', {
+    order = await this.write(order, 'routing', {
       attempt,
       meta: { quotes: quotesToWire(routing, spec) },
       leaseUntilMs: this.leaseUntil(),
@@ -167,13 +219,13 @@ export class OrderExecution {
       ...(forced ? { forcedFailure: forced } : {}),
     });
     const signature = ctx.cluster.signatureFor(request);
-    order = await advance(ctx, order, 'building', {
+    order = await this.write(order, 'building', {
       meta: { route: routeToWire(routing.route, spec), blockhash: blockhash.blockhash, lastValidBlockHeight: blockhash.lastValidBlockHeight },
       set: { simulatedMs: this.simulatedMs },
     });
 
     // submitted: recorded before the send, so a crash after it is reconciled by this signature.
-    order = await advance(ctx, order, 'submitted', {
+    order = await this.write(order, 'submitted', {
       meta: { dex: routing.route.dex, txHash: signature },
       set: { tx: { signature, dex: routing.route.dex, request } },
     });
@@ -218,7 +270,7 @@ export class OrderExecution {
       if (status.state === 'confirmed') {
         this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
         const amountOut = status.amountOut;
-        await advance(ctx, order, 'confirmed', {
+        await this.write(order, 'confirmed', {
           meta: {
             dex: order.tx?.dex,
             txHash: record.signature,
@@ -303,14 +355,14 @@ export class OrderExecution {
     const extra = { ...(options.extraMeta ?? {}), simulatedMs: this.simulatedMs };
     if (!error.retryable || this.finalOnly) {
       log.info('order failed', { orderId: order.orderId, reason });
-      return failOrder(this.ctx, order, reason, extra);
+      return this.fail(order, reason, extra);
     }
     if (order.attempt >= this.maxAttempts) {
       log.info('order out of attempts', { orderId: order.orderId, reason });
-      return failOrder(this.ctx, order, { code: 'RETRIES_EXHAUSTED', message: `failed after ${order.attempt} attempts: ${reason.message}` }, { ...extra, lastError: reason });
+      return this.fail(order, { code: 'RETRIES_EXHAUSTED', message: `failed after ${order.attempt} attempts: ${reason.message}` }, { ...extra, lastError: reason });
     }
     log.info('retrying order', { orderId: order.orderId, attempt: order.attempt + 1, reason, immediate: options.immediate ?? false });
-    return advance(this.ctx, order, 'pending', {
+    return this.write(order, 'pending', {
       attempt: order.attempt + 1,
       meta: { order: order.wireOrder, lastError: reason },
       set: { lastError: reason, simulatedMs: this.simulatedMs },

@@ -9,9 +9,16 @@ import { InfrastructureError } from '../errors';
 import { failOrder } from './outcomes';
 import { log } from '../log';
 
-/** The orders queue message: the order lives in DynamoDB, the message only names it. */
+/** What the order was when it was placed (seq 1): enough for its first delivery to start without reading it back. */
+export type PlacedOrder = Pick<OrderItem, 'owner' | 'clientOrderId' | 'request' | 'wireOrder' | 'createdAtMs' | 'mgmtEndpoint'>;
+
+/**
+ * The orders queue message. The order lives in DynamoDB; the message names it and, when sent at placement, carries
+ * the placed order so that the first delivery saves a read (its first write is conditional on seq 1 anyway).
+ */
 export interface OrderMessage {
   orderId: string;
+  placed?: PlacedOrder;
 }
 
 /*
@@ -90,7 +97,15 @@ export const placeOrder = async (
     log.warn('could not post the pending frame; enqueueing anyway', { orderId, error });
   }
   try {
-    await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId } satisfies OrderMessage);
+    const placed: PlacedOrder = {
+      owner,
+      ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
+      request: item.request,
+      wireOrder,
+      createdAtMs: nowMs,
+      mgmtEndpoint: endpoint,
+    };
+    await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage);
   } catch (error) {
     // Accepted but not enqueued: end it visibly rather than leave it pending forever.
     log.error('could not enqueue order', { orderId, error });

@@ -21,7 +21,7 @@ afterAll(() => sqs.destroy());
 const place = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
   const orderId = await placeTestOrder(ctx);
   const [message] = await takeMessages(sqs, ordersUrl, 1);
-  expect(message && JSON.parse(message.body)).toEqual({ orderId });
+  expect(message && JSON.parse(message.body)).toMatchObject({ orderId });
   return { orderId, messageId: message!.messageId, body: message!.body };
 };
 

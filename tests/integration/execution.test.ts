@@ -23,7 +23,7 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 const place = async (over: Record<string, unknown> = {}): Promise<{ orderId: string; messageId: string; body: string }> => {
   const orderId = await placeTestOrder(ctx, over);
   const [message] = await takeMessages(sqs, resource('OrdersQueue').url as string, 1);
-  expect(message && JSON.parse(message.body)).toEqual({ orderId });
+  expect(message && JSON.parse(message.body)).toMatchObject({ orderId });
   return { orderId, messageId: message!.messageId, body: message!.body };
 };
 
@@ -45,8 +45,21 @@ const expectStrictSeq = (frames: OrderFrame[]): void => {
 describe('order execution (direct invocation against the emulators)', () => {
   it('happy path: routing, building, submitted, confirmed on attempt 1, one transaction', async () => {
     const m = await place();
+    // The placement message carries the placed order: the first delivery does not read the order back.
+    expect(JSON.parse(m.body).placed).toMatchObject({ owner: 'acct-1', request: { side: 'buy', amountIn: '25000000' } });
+    const realGet = ctx.orders.get.bind(ctx.orders);
+    let reads = 0;
+    ctx.orders.get = async (orderId) => {
+      reads++;
+      return realGet(orderId);
+    };
     const started = Date.now();
-    await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
+    try {
+      await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
+    } finally {
+      ctx.orders.get = realGet;
+    }
+    expect(reads).toBe(0);
     const elapsed = Date.now() - started;
 
     const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
@@ -176,5 +189,16 @@ describe('order execution (direct invocation against the emulators)', () => {
     expect(await ctx.orders.get(fresh.orderId)).toEqual(pending);
     expect(framesOf(await drainStatusFrames(sqs, 200), fresh.orderId)).toEqual([]);
     expect((await queueDepth(sqs, resource('StatusQueue').url as string)).total).toBe(0);
+  });
+
+  it('a first delivery whose placed order is stale (already confirmed) reads the order and leaves it alone', async () => {
+    const m = await place();
+    await executeOrderMessage(ctx, delivery(m));
+    expect((await ctx.orders.get(m.orderId))?.status).toBe('confirmed');
+    // The same placement message again, as a first delivery (a duplicate copy): no second transaction, nothing written.
+    const before = await ctx.orders.get(m.orderId);
+    await expect(executeOrderMessage(ctx, delivery({ ...m, messageId: `${m.messageId}-copy` }))).resolves.toEqual({ kind: 'done' });
+    expect(await ctx.orders.get(m.orderId)).toEqual(before);
+    expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
   });
 });
