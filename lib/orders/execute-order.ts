@@ -39,7 +39,11 @@ const placedOrderSchema = z.object({
   mgmtEndpoint: z.string().optional(),
 });
 
-const orderMessageSchema = z.object({ orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/), placed: placedOrderSchema.optional() });
+const orderMessageSchema = z.object({
+  orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+  // Only a shortcut: a placed order that does not parse is ignored and the order is read from the table instead.
+  placed: placedOrderSchema.optional().catch(undefined),
+});
 
 /** The order as placed, at seq 1: what a first delivery may assume until its first conditional write says otherwise. */
 const asPlaced = (orderId: string, placed: z.infer<typeof placedOrderSchema>): OrderItem => ({

@@ -15,7 +15,9 @@ const slippageSchema = z
   .number({ error: 'must be a number (percent)' })
   .gt(0, 'must be > 0')
   .lte(50, 'must be <= 50')
-  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-9, 'at most 2 decimal places');
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-9, 'at most 2 decimal places')
+  // A positive value that rounds to 0 bps (1e-300, say) would mean "no tolerance at all", which is not > 0.
+  .refine((value) => Math.round(value * 100) >= 1, 'must be at least 0.01');
 
 const orderFields = {
   side: z.enum(['buy', 'sell'], { error: 'must be "buy" or "sell"' }),

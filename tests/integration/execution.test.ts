@@ -201,4 +201,11 @@ describe('order execution (direct invocation against the emulators)', () => {
     expect(await ctx.orders.get(m.orderId)).toEqual(before);
     expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
   });
+
+  it('a placement message whose placed order does not parse is executed from the table, not dead-lettered', async () => {
+    const m = await place();
+    const body = JSON.stringify({ orderId: m.orderId, placed: { owner: 'acct-1', request: { slippageBps: 0 } } });
+    await expect(executeOrderMessage(ctx, delivery({ ...m, body }))).resolves.toEqual({ kind: 'done' });
+    expect((await ctx.orders.get(m.orderId))?.status).toBe('confirmed');
+  });
 });

@@ -47,6 +47,7 @@ describe('execute validation', () => {
     [{ slippage: 50.01 }, 'VALIDATION_FAILED', 'slippage'],
     [{ slippage: '1' }, 'VALIDATION_FAILED', 'slippage'],
     [{ slippage: 0.001 }, 'VALIDATION_FAILED', 'slippage'],
+    [{ slippage: 1e-300 }, 'VALIDATION_FAILED', 'slippage'],
     [{ clientOrderId: 'has space' }, 'VALIDATION_FAILED', 'clientOrderId'],
     [{ clientOrderId: 'x'.repeat(65) }, 'VALIDATION_FAILED', 'clientOrderId'],
     [{ slipage: 3 }, 'VALIDATION_FAILED', 'slipage'],
