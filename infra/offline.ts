@@ -54,6 +54,9 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
   return env;
 };
 
+/** Extra node flags for the offline process (heap limits, `--cpu-prof`, which NODE_OPTIONS does not allow). */
+const nodeArgs = (): string[] => (process.env.OFFLINE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 const looksBad = /\b(error|warn|warning|exception|unhandled|failed)\b/i;
 
 /**
@@ -65,7 +68,7 @@ export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
   const log = o.log ?? silentLogger;
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
+    [...nodeArgs(), join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
     { cwd: repoRoot, env: offlineEnv(o), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   if (child.pid === undefined) {

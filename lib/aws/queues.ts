@@ -1,4 +1,5 @@
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { InfrastructureError } from '../errors';
 import { sqs } from './clients';
 
 /*
@@ -33,6 +34,38 @@ export const sendMessage = async (
       ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
     }),
   );
+};
+
+export interface OutgoingMessage {
+  body: unknown;
+  fifo?: { groupId: string; deduplicationId: string };
+}
+
+/**
+ * Up to 10 messages in one call. On a FIFO queue, messages of one group keep the order of the batch. A batch is not
+ * atomic: any entry SQS refused makes the whole call fail (retryable), and a re-send of the delivered ones is dropped
+ * by their deduplication ids.
+ */
+export const sendMessages = async (queueName: string, messages: readonly OutgoingMessage[]): Promise<void> => {
+  if (messages.length === 0) return;
+  if (messages.length === 1) return sendMessage(queueName, messages[0]?.body, messages[0]?.fifo);
+  if (messages.length > 10) throw new InfrastructureError('INTERNAL', `an SQS batch holds at most 10 messages, got ${messages.length}`);
+  const result = await sqs().send(
+    new SendMessageBatchCommand({
+      QueueUrl: await queueUrl(queueName),
+      Entries: messages.map((message, index) => ({
+        Id: String(index),
+        MessageBody: JSON.stringify(message.body),
+        ...(message.fifo ? { MessageGroupId: message.fifo.groupId, MessageDeduplicationId: message.fifo.deduplicationId } : {}),
+      })),
+    }),
+  );
+  const failed = result.Failed ?? [];
+  if (failed.length > 0) {
+    throw new InfrastructureError('INTERNAL', `SQS refused ${failed.length} of ${messages.length} messages: ${failed.map((f) => `${f.Code}: ${f.Message ?? ''}`).join('; ')}`, {
+      retryable: true,
+    });
+  }
 };
 
 export const changeVisibility = async (queueName: string, receiptHandle: string, seconds: number): Promise<void> => {

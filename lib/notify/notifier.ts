@@ -1,4 +1,4 @@
-import { sendMessage } from '../aws/queues';
+import { sendMessages } from '../aws/queues';
 import { postToConnection } from '../aws/connections-api';
 import type { ConnectionsTable } from '../aws/connections-table';
 import type { OrdersTable, OrderItem } from '../aws/orders-table';
@@ -42,20 +42,21 @@ export class Notifier {
   }
 
   /**
-   * Queues a frame for the order's subscribers. The status queue is FIFO grouped by orderId, and the
-   * deduplication id is (orderId, seq): frames of one order arrive in seq order and a re-sent frame is dropped.
+   * Queues frames, in seq order, for the order's subscribers: one SQS call. The status queue is FIFO grouped by
+   * orderId, and the deduplication id is (orderId, seq): frames of one order arrive in seq order and a re-sent frame
+   * is dropped.
    */
-  async publish(order: OrderItem, frame: OrderFrame): Promise<void> {
-    const message: StatusMessage = {
-      frame,
-      recipients: [...(order.subscribers ?? [])],
-      mgmtEndpoint: this.endpointFor(order),
-    };
-    if (message.recipients.length === 0) return;
-    await sendMessage(this.deps.statusQueueName, message, {
-      groupId: order.orderId,
-      deduplicationId: `${order.orderId}:${frame.seq}`,
-    });
+  async publish(order: OrderItem, frames: readonly OrderFrame[]): Promise<void> {
+    const recipients = [...(order.subscribers ?? [])];
+    if (recipients.length === 0) return;
+    const mgmtEndpoint = this.endpointFor(order);
+    await sendMessages(
+      this.deps.statusQueueName,
+      frames.map((frame) => ({
+        body: { frame, recipients, mgmtEndpoint } satisfies StatusMessage,
+        fifo: { groupId: order.orderId, deduplicationId: `${order.orderId}:${frame.seq}` },
+      })),
+    );
   }
 
   /**

@@ -223,15 +223,17 @@ export class OrderExecution {
       ...(forced ? { forcedFailure: forced } : {}),
     });
     const signature = ctx.cluster.signatureFor(request);
-    order = await this.write(order, 'building', {
-      meta: { route: routeToWire(routing.route, spec), blockhash: blockhash.blockhash, lastValidBlockHeight: blockhash.lastValidBlockHeight },
-      set: { simulatedMs: this.simulatedMs },
-    });
-
-    // submitted: recorded before the send, so a crash after it is reconciled by this signature.
+    /*
+     * building and submitted in one write: nothing happens between them, and what makes a crash after the send
+     * reconcilable is that the signature is recorded before it. Both frames go out, each with its own seq.
+     */
     order = await this.write(order, 'submitted', {
+      via: {
+        status: 'building',
+        meta: { route: routeToWire(routing.route, spec), blockhash: blockhash.blockhash, lastValidBlockHeight: blockhash.lastValidBlockHeight },
+      },
       meta: { dex: routing.route.dex, txHash: signature },
-      set: { tx: { signature, dex: routing.route.dex, request } },
+      set: { simulatedMs: this.simulatedMs, tx: { signature, dex: routing.route.dex, request } },
     });
     return this.sendAndConfirm(order, request, spec);
   }

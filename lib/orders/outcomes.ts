@@ -1,4 +1,4 @@
-import { orderFrame } from '../notify/frames';
+import { orderFrame, type OrderFrame } from '../notify/frames';
 import type { OrderItem } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import { isTerminal, nextVersion, type OrderStatus } from './state-machine';
@@ -6,27 +6,29 @@ import { isTerminal, nextVersion, type OrderStatus } from './state-machine';
 export interface AdvanceOptions {
   attempt?: number;
   meta: Record<string, unknown>;
+  /**
+   * A status the order passes through on the way, in the same write: its frame (with its own seq) goes out first.
+   * For steps with nothing between them, where a separate write would only cost a round trip.
+   */
+  via?: { status: OrderStatus; meta: Record<string, unknown> };
   set?: Parameters<EngineContext['orders']['transition']>[0]['set'];
   /** Defaults: a terminal or pending order holds no lease; other states keep the current one. */
   leaseUntilMs?: number;
 }
 
 /**
- * One status change: the conditional write (the order's seq is the version), then the frame on the status queue
+ * One status change: the conditional write (the order's seq is the version), then the frame(s) on the status queue
  * for the subscribers the write returned. A writer that lost the race gets a StaleWriteError and publishes nothing.
  */
 export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderStatus, options: AdvanceOptions): Promise<OrderItem> => {
-  const next = nextVersion(order, to, options.attempt ?? order.attempt);
+  const attempt = options.attempt ?? order.attempt;
+  const passedThrough = options.via ? nextVersion(order, options.via.status, attempt) : undefined;
+  const next = nextVersion(passedThrough ?? order, to, attempt);
   const nowMs = ctx.now();
-  const frame = orderFrame({
-    orderId: order.orderId,
-    clientOrderId: order.clientOrderId,
-    status: to,
-    seq: next.seq,
-    attempt: next.attempt,
-    atMs: nowMs,
-    meta: options.meta,
-  });
+  const frameOf = (version: { status: OrderStatus; seq: number; attempt: number }, meta: Record<string, unknown>): OrderFrame =>
+    orderFrame({ orderId: order.orderId, clientOrderId: order.clientOrderId, status: version.status, seq: version.seq, attempt: version.attempt, atMs: nowMs, meta });
+  const frame = frameOf(next, options.meta);
+  const frames = passedThrough && options.via ? [frameOf(passedThrough, options.via.meta), frame] : [frame];
   const leaseUntilMs = options.leaseUntilMs ?? (isTerminal(to) || to === 'pending' ? 0 : order.leaseUntilMs);
   const updated = await ctx.orders.transition({
     orderId: order.orderId,
@@ -37,7 +39,7 @@ export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderSta
     leaseUntilMs,
     ...(options.set ? { set: options.set } : {}),
   });
-  await ctx.notifier.publish(updated, frame);
+  await ctx.notifier.publish(updated, frames);
   return updated;
 };
 
