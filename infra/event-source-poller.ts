@@ -41,6 +41,9 @@ export interface MappingStats {
   throttledBatches: number;
   deleted: number;
   failedItems: number;
+  /** ReceiveMessage calls, and those that came back empty (the cost of waiting for work). */
+  receives: number;
+  emptyReceives: number;
 }
 
 export interface PollerOptions {
@@ -256,6 +259,8 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
       throttledBatches: 0,
       deleted: 0,
       failedItems: 0,
+      receives: 0,
+      emptyReceives: 0,
     };
     const key = allStats[mapping.functionName] ? `${mapping.functionName}:${mapping.queueArn}` : mapping.functionName;
     allStats[key] = stats;
@@ -263,6 +268,7 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
     // In the negative control reserved concurrency is the only limit (throttling), maximumConcurrency is ignored.
     const throttleAt = mapping.reservedConcurrency && mapping.reservedConcurrency > 0 ? mapping.reservedConcurrency : Infinity;
     const semaphore = new Semaphore(cap);
+    const longPollGate = new Semaphore(1);
     const pollers = options.pollersPerMapping ?? (honour ? cap : cap + 10);
     const mlog = log.child(mapping.functionName);
 
@@ -317,8 +323,25 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
      * One batch, as the event source mapping builds it: a long poll for the first messages, then (with a batching
      * window) more receives until the batch is full or the window, counted from the first message, has passed.
      */
+    /*
+     * The first receive of a batch: a short poll, and only if the queue looked empty a long poll, one at a time per
+     * mapping. A message arriving wakes every waiting long poll (in fauxqs as in SQS) and all but one come back empty:
+     * with a long poll per idle poller, each message cost up to `cap` empty receives, which kept the emulator's
+     * process busy at idle. Under load the short polls return messages and run side by side.
+     */
+    const receiveFirst = async (maxMessages: number): Promise<Message[]> => {
+      const ready = await receiveUpTo(maxMessages, 0);
+      if (ready.length > 0 || waitTimeSeconds === 0) return ready;
+      if (!(await longPollGate.acquire(abort.signal))) return [];
+      try {
+        return await receiveUpTo(maxMessages, waitTimeSeconds);
+      } finally {
+        longPollGate.release();
+      }
+    };
+
     const receive = async (): Promise<Message[]> => {
-      const batch = await receiveUpTo(Math.min(mapping.batchSize, 10), waitTimeSeconds);
+      const batch = await receiveFirst(Math.min(mapping.batchSize, 10));
       const windowMs = (mapping.maximumBatchingWindow ?? 0) * 1000;
       if (batch.length === 0 || windowMs <= 0) return batch;
       const windowEnds = Date.now() + windowMs;
@@ -344,6 +367,8 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
         // Only an abandoning stop cuts a long poll short (see stop()).
         { abortSignal: abandon.signal },
       );
+      stats.receives++;
+      if (!out.Messages?.length) stats.emptyReceives++;
       return out.Messages ?? [];
     };
 

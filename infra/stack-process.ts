@@ -71,7 +71,7 @@ export const spawnStackProcess = async (options: {
     ...options.env,
   };
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start.ts'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.STACK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), '--import', 'tsx', 'infra/start.ts'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
     tail.push(line);

@@ -216,6 +216,9 @@ const main = async (): Promise<void> => {
   };
   const mappings = mappingsFromConfig(config, provisioned);
   poller = startEventSourcePoller({ sqsEndpoint, region, mappings, invoke, log: log.child('esm') });
+  // For the bench: the poller's own counts. Invocations at once are counted where they are made, not rebuilt from logs.
+  const statsEveryMs = Number(process.env.POLLER_STATS_INTERVAL_MS || 0);
+  if (statsEveryMs > 0) setInterval(() => log.info(`poller stats ${JSON.stringify(poller?.stats() ?? {})}`), statsEveryMs).unref();
   log.info(
     `event source mappings: ${mappings.map((m) => `${m.queueArn.split(':').at(-1)} -> ${m.functionName}`).join(', ')}`,
   );

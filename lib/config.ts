@@ -35,6 +35,11 @@ const configSchema = z.object({
   /** `rpcTimeout=0.01,blockhashExpired=0.02,...` overrides of the profile's failure rates. */
   MOCK_FAILURE_RATES: z.string().default(''),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * Sockets per AWS client. 50 is the SDK's own default, right for a Lambda instance. The embedded stack runs every
+   * Lambda in one process against a 2-core DynamoDB Local and sets 16: each open socket costs the emulator a thread.
+   */
+  AWS_MAX_SOCKETS: positiveInt(50),
 });
 
 export type EngineConfig = z.infer<typeof configSchema>;
@@ -48,6 +53,13 @@ export const parseConfig = (env: Record<string, string | undefined>): EngineConf
     });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
+  return result.data;
+};
+
+/** The socket pool size alone: the AWS clients need it in processes that have no tables (benchmarks, tools). */
+export const awsMaxSockets = (): number => {
+  const result = configSchema.shape.AWS_MAX_SOCKETS.safeParse(process.env.AWS_MAX_SOCKETS);
+  if (!result.success) throw new ConfigError(`Invalid configuration: AWS_MAX_SOCKETS: ${result.error.issues[0]?.message ?? 'invalid'}`);
   return result.data;
 };
 

@@ -27,11 +27,14 @@ export interface StartedStack {
   readyMs: number;
   child: ChildProcess;
   invocations: Invocation[];
+  /** The event-source poller's own counts per function (whole life of the stack), from its periodic stats line. */
+  pollerStats(): Record<string, { invocations: number; maxConcurrentInvocations: number }> | undefined;
   /** Last lines of the stack's stderr (for error reports). */
   tail(): string[];
   stop(): Promise<{ forced: boolean; killed: number[] }>;
 }
 
+const POLLER_STATS_RE = /poller stats (\{.*\})\s*$/;
 const INVOCATION_RE = /\(λ: ([^)]+)\) RequestId: \S+\s+Duration: ([\d.]+) ms\s+Billed Duration: (\d+) ms/;
 
 export const startStack = async (opts: {
@@ -43,6 +46,7 @@ export const startStack = async (opts: {
 }): Promise<StartedStack> => {
   const keys = Object.fromEntries(opts.accounts.map((a) => [a, `bench-${a}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`]));
   const invocations: Invocation[] = [];
+  let pollerStats: ReturnType<StartedStack['pollerStats']>;
   let tail: string[] = [];
   const running = await spawnStackProcess({
     stage: 'bench',
@@ -54,9 +58,15 @@ export const startStack = async (opts: {
       // the same level; they have a single debug line (an already-terminal order's redelivery), so the cost is the
       // offline log lines themselves (one per invocation).
       LOG_LEVEL: 'debug',
+      POLLER_STATS_INTERVAL_MS: '500',
       ...opts.env,
     },
     onStderrLine: (line) => {
+      const stats = POLLER_STATS_RE.exec(line);
+      if (stats) {
+        pollerStats = JSON.parse(stats[1] as string) as ReturnType<StartedStack['pollerStats']>;
+        return;
+      }
       const m = INVOCATION_RE.exec(line);
       if (m) {
         invocations.push({ fn: m[1] as string, durationMs: Number(m[2]), billedMs: Number(m[3]), seenAt: performance.now() });
@@ -76,6 +86,7 @@ export const startStack = async (opts: {
     readyMs: running.readyMs,
     child: running.child,
     invocations,
+    pollerStats: () => pollerStats,
     tail: () => tail.slice(-40),
     stop: () => running.stop(),
   };

@@ -5,6 +5,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { awsMaxSockets } from '../config';
 
 /*
  * Clients are built once per process. Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_SQS,
@@ -13,8 +14,8 @@ import { Agent as HttpsAgent } from 'node:https';
  */
 const requestHandler = () =>
   new NodeHttpHandler({
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: awsMaxSockets() }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: awsMaxSockets() }),
     connectionTimeout: 2_000,
     requestTimeout: 10_000,
   });

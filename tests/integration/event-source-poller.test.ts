@@ -202,6 +202,27 @@ describe('SQS event source mapping emulation (fauxqs)', () => {
     expect((await queueDepth(sqs, queue.url)).total).toBe(2); // nothing was deleted
   });
 
+  it('idle pollers keep one long poll open, so a message does not wake (and empty) every poller', async () => {
+    queue = await createTestQueue(sqs, { visibilityTimeout: 5 });
+    const seen: string[] = [];
+    const p = start(mappingFor(queue, { maximumConcurrency: 10 }), async (_fn, event) => {
+      seen.push(...event.Records.map((r) => r.body));
+      return { ok: true, response: { batchItemFailures: [] } };
+    });
+    await sleep(300); // all 10 pollers are idle
+    const before = p.stats().fn!;
+    for (let i = 0; i < 20; i++) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: `m-${i}` }));
+      await waitFor(`m-${i} delivered`, () => seen.includes(`m-${i}`));
+    }
+    const after = p.stats().fn!;
+    expect(seen).toHaveLength(20);
+    // A long poll per idle poller would return 9 empty receives per message (about 180 here); one open long poll
+    // costs about 2 per message: the winner's next short poll and the next poller's long poll ending on the next one.
+    expect(after.emptyReceives - before.emptyReceives).toBeLessThanOrEqual(60);
+    expect(after.receives - before.receives).toBeGreaterThanOrEqual(20);
+  });
+
   it('never runs more than maximumConcurrency invocations under a burst of 300 messages', async () => {
     queue = await createTestQueue(sqs, { visibilityTimeout: 30 });
     const processed = new Map<string, number>();
