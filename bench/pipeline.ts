@@ -194,9 +194,10 @@ const runOnce = async (
     const invs = stack.invocations.slice(invFrom);
     lambdas = lambdaFigures(invs);
     await new Promise((resolve) => setTimeout(resolve, 600)); // one more poller stats line (every 500 ms)
-    for (const [fn, stats] of Object.entries(stack.pollerStats() ?? {})) {
-      const figures = lambdas[fn];
-      if (figures) figures.maxConcurrentByPoller = stats.maxConcurrentInvocations;
+    // The poller names functions as deployed (<service>-<stage>-<fn>); offline's log lines by their short name.
+    for (const [deployedName, stats] of Object.entries(stack.pollerStats() ?? {})) {
+      const fn = Object.keys(lambdas).find((name) => deployedName.endsWith(`-${name}`));
+      if (fn && lambdas[fn]) lambdas[fn].maxConcurrentByPoller = stats.maxConcurrentInvocations;
     }
     const exec = invs.filter((i) => i.fn === 'executeOrder');
     if (exec.length) {
