@@ -50,10 +50,11 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
     LAMBDA_PORT: String(o.lambdaPort),
     STAGE: o.stage,
     /*
-     * Every Lambda shares this one process, and each socket to DynamoDB Local costs it a thread: 16 sockets per client
-     * gave the best throughput and about 60 MB less JVM RSS than 256 (npm run bench, zero profile: 8, 16, 32 and 256 tried).
+     * Every Lambda shares this one process: up to 10 x 50 records at once, each with its own DynamoDB and SQS calls.
+     * Fewer sockets saved DynamoDB Local threads (16: about 40 MB less JVM RSS) but queued requests for seconds under
+     * batch 50, where the SDK's connection timeout (which counts the wait for a socket) failed them.
      */
-    AWS_MAX_SOCKETS: source.AWS_MAX_SOCKETS ?? '16',
+    AWS_MAX_SOCKETS: source.AWS_MAX_SOCKETS ?? '256',
   });
   for (const [k, v] of Object.entries(o.env ?? {})) if (v !== undefined) env[k] = v;
   return env;

@@ -415,4 +415,17 @@ const safeJson = (body: string): unknown => {
   }
 };
 
-export const executeOrderMessage = (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => new OrderExecution(ctx, delivery).run();
+/**
+ * One order message, end to end. An error that escapes the execution (DynamoDB or SQS unreachable, a timeout) brings
+ * the message back after the retry backoff, not after the queue's visibility timeout (minutes): the next delivery takes
+ * the order over from whatever was recorded, and the redrive policy bounds how often.
+ */
+export const executeOrderMessage = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
+  try {
+    return await new OrderExecution(ctx, delivery).run();
+  } catch (error) {
+    const visibilitySeconds = retryDelaySeconds(delivery.receiveCount, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
+    log.error('order execution failed; its message comes back after a backoff', { messageId: delivery.messageId, receiveCount: delivery.receiveCount, visibilitySeconds, error });
+    return { kind: 'retry', visibilitySeconds };
+  }
+};

@@ -13,6 +13,8 @@ useEngineEnv();
 const { executeOrderMessage } = await import('../../lib/orders/execute-order');
 const { mappingsFromConfig, startEventSourcePoller } = await import('../../infra/event-source-poller');
 const executeOrder = (await import('../../functions/execute-order/handler')).handler;
+const { OrdersTable } = await import('../../lib/aws/orders-table');
+const { InfrastructureError } = await import('../../lib/errors');
 
 const sqs = sqsClient();
 const ordersUrl = resource('OrdersQueue').url as string;
@@ -134,6 +136,34 @@ describe('retries through SQS (executeOrder mapping polled in-process)', () => {
     await waitFor('orders queue and DLQ empty', async () => (await queueDepth(sqs, ordersUrl)).total + (await queueDepth(sqs, dlqUrl)).total === 0, 5_000);
     expect(await ctx.ledger.signaturesOf(orderId)).toHaveLength(0); // RPC timeouts never reach the leader
     console.info(`[figures] matrix 4: 1 order, 3 attempts, 0 transactions, ${elapsed} ms to failed`);
+  });
+
+  it('an infrastructure error mid-execution brings the message back after the backoff, not the queue visibility timeout', async () => {
+    const transition = OrdersTable.prototype.transition;
+    let failedOnce = false;
+    vi.spyOn(OrdersTable.prototype, 'transition').mockImplementation(function (this: InstanceType<typeof OrdersTable>, params) {
+      if (params.next.status === 'submitted' && !failedOnce) {
+        failedOnce = true;
+        return Promise.reject(new InfrastructureError('INTERNAL', 'DynamoDB unreachable (injected)'));
+      }
+      return transition.call(this, params);
+    });
+    const receiveCounts: number[] = [];
+    startExecutePoller((event) => receiveCounts.push(...event.Records.map((r) => Number(r.attributes.ApproximateReceiveCount))));
+    const placedAt = Date.now();
+    const orderId = await place();
+    await waitTerminal(orderId, 20_000); // the orders queue's own visibility timeout is 180 s
+    const elapsed = Date.now() - placedAt;
+    const frames = framesOf(await drainStatusFrames(sqs), orderId);
+    const why = JSON.stringify({ frames: trace(frames), receiveCounts });
+    expect(failedOnce).toBe(true);
+    expect(await ctx.orders.get(orderId), why).toMatchObject({ status: 'confirmed' });
+    // The interrupted attempt (routing recorded, nothing sent) is taken over as attempt 2, and exactly one transaction exists.
+    expect(trace(frames), why).toEqual(['2:routing:1', '3:pending:2:ATTEMPT_INTERRUPTED', '4:routing:2', '5:building:2', '6:submitted:2', '7:confirmed:2']);
+    expect(receiveCounts, why).toEqual([1, 2]);
+    expect(await ctx.ledger.signaturesOf(orderId)).toHaveLength(1);
+    expect(elapsed).toBeLessThan(10_000);
+    console.info(`[figures] infrastructure error mid-execution: back after the backoff, confirmed ${elapsed} ms after placing`);
   });
 
   it('a final failure (slippage exceeded) ends failed at once on attempt 1 and is never retried', async () => {
