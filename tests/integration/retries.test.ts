@@ -200,7 +200,7 @@ describe('retries through SQS (executeOrder mapping polled in-process)', () => {
     const resources = (stack().config as unknown as { resources: { Resources: Record<string, { Properties?: { RedrivePolicy?: { maxReceiveCount?: unknown } } }> } })
       .resources.Resources;
     const maxReceiveCount = Number(resources.OrdersQueue?.Properties?.RedrivePolicy?.maxReceiveCount);
-    expect(maxReceiveCount).toBe(6);
+    expect(maxReceiveCount).toBe(10);
     for (const body of bodies) {
       expect(receives.get(body), body).toBeGreaterThanOrEqual(1);
       expect(receives.get(body), body).toBeLessThanOrEqual(maxReceiveCount);
