@@ -76,8 +76,9 @@ const rate = num(args.rate, 'BENCH_RATE', 30);
 const durationS = num(args.duration, 'BENCH_DURATION', 20);
 const accounts = Math.round(num(args.accounts, 'BENCH_ACCOUNTS', 10));
 // Realistic: long enough for an order whose transaction never lands to wait out its blockhash (150 blocks, 60-90 s)
-// and be retried; the drain ends as soon as every order is terminal.
-const drainMs = num(args.drain, 'BENCH_DRAIN', profile === 'realistic' ? 120 : 15) * 1000;
+// twice and be retried: 1 % of transactions never land, so 1 order in 10,000 loses two, and a 1000-order run meets
+// one about every tenth time. The drain ends as soon as every order is terminal.
+const drainMs = num(args.drain, 'BENCH_DRAIN', profile === 'realistic' ? 200 : 15) * 1000;
 const orderTimeoutMs = num(args['order-timeout'], 'BENCH_ORDER_TIMEOUT', profile === 'realistic' ? 40 : 15) * 1000;
 const loadTimeoutMs = num(args['load-timeout'], 'BENCH_LOAD_TIMEOUT', 100) * 1000;
 const sweepSizes = [1, 10, 50, 200];

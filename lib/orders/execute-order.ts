@@ -257,7 +257,8 @@ export class OrderExecution {
    * Waits for the signature's outcome the way a client subscribed to it would (woken at each change of the record's
    * status, no polling), up to the confirmation timeout and the invocation's own deadline.
    */
-  private async awaitOutcome(order: OrderItem, record: TxRecord, spec: OrderSpec): Promise<RecordOutcome> {
+  /** `recheck`: this delivery did not send the transaction; it looks again at one a previous delivery gave back. */
+  private async awaitOutcome(order: OrderItem, record: TxRecord, spec: OrderSpec, { recheck = false } = {}): Promise<RecordOutcome> {
     const { ctx } = this;
     const waitStartedMs = ctx.now();
     /*
@@ -313,20 +314,20 @@ export class OrderExecution {
     log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: record.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
     /*
-     * Look again after the usual backoff; once this message has been received as often as an order has attempts, wait
-     * for the blockhash's expiry instead, when the outcome is decided, so that re-checks do not use up the receives the
-     * redrive policy allows.
+     * The sender gives it back for one look a backoff later (it may be landing slowly); a re-check that still finds it
+     * in flight waits for the blockhash's expiry, when the outcome is decided. So a transaction costs at most 3 receives
+     * (send, re-check, decide) and the redrive budget covers 3 attempts of transactions that never land.
      */
     const untilExpirySeconds = Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1);
-    const backoffSeconds = retryDelaySeconds(this.delivery.receiveCount, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
-    const visibilitySeconds = this.delivery.receiveCount < this.maxAttempts ? Math.min(untilExpirySeconds, backoffSeconds) : untilExpirySeconds;
+    const backoffSeconds = retryDelaySeconds(1, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
+    const visibilitySeconds = recheck ? untilExpirySeconds : Math.min(untilExpirySeconds, backoffSeconds);
     return { kind: 'retry', visibilitySeconds };
   }
 
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */
   async follow(order: OrderItem, record: TxRecord): Promise<RecordOutcome> {
     this.simulatedMs = order.simulatedMs;
-    return this.awaitOutcome(order, record, orderSpecOf(order));
+    return this.awaitOutcome(order, record, orderSpecOf(order), { recheck: true });
   }
 
   /** A submitted order whose execution died: re-send the same signed transaction (idempotent) and follow it. */
@@ -337,7 +338,7 @@ export class OrderExecution {
     this.simulatedMs = order.simulatedMs;
     const spec = orderSpecOf(order);
     const existing = await this.ctx.ledger.get(tx.signature);
-    if (existing) return this.awaitOutcome(order, existing, spec);
+    if (existing) return this.awaitOutcome(order, existing, spec, { recheck: true });
     return this.sendAndConfirm(order, tx.request, spec);
   }
 
