@@ -50,11 +50,12 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
     LAMBDA_PORT: String(o.lambdaPort),
     STAGE: o.stage,
     /*
-     * Every Lambda shares this one process: up to 10 x 50 records at once, each with its own DynamoDB and SQS calls.
-     * Fewer sockets saved DynamoDB Local threads (16: about 40 MB less JVM RSS) but queued requests for seconds under
-     * batch 50, where the SDK's connection timeout (which counts the wait for a socket) failed them.
+     * Every Lambda shares this one process: up to 10 x 50 records at once, each with its own DynamoDB and SQS calls,
+     * and every open socket costs DynamoDB Local a thread. Measured with the realistic bench at batch 50: 256 sockets,
+     * JVM at about 300 MB; 16, requests queued for a socket long enough to hit the SDK's connection timeout (which
+     * counts that wait) and their orders came back only after the 180 s visibility timeout; 64, about 250 MB and none.
      */
-    AWS_MAX_SOCKETS: source.AWS_MAX_SOCKETS ?? '256',
+    AWS_MAX_SOCKETS: source.AWS_MAX_SOCKETS ?? '64',
   });
   for (const [k, v] of Object.entries(o.env ?? {})) if (v !== undefined) env[k] = v;
   return env;

@@ -37,7 +37,7 @@ const configSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /**
    * Sockets per AWS client. 50 is the SDK's own default, right for a Lambda instance. The embedded stack runs every
-   * Lambda in one process and sets 256 (infra/offline.ts).
+   * Lambda in one process and sets 64 (infra/offline.ts).
    */
   AWS_MAX_SOCKETS: positiveInt(50),
 });
