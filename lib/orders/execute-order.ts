@@ -268,14 +268,32 @@ export class OrderExecution {
      */
     const { landing, confirm } = ctx.profile.latencies;
     const patienceMs = Math.max(1_000, 2 * (landing.p95Ms + confirm.p95Ms));
-    const firstWaitEndsMs = record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, patienceMs);
-    // A later delivery (a re-check, a takeover after a crash) waits its own full patience, not what is left of the first.
-    const giveUpAtMs = Math.min(this.delivery.deadlineMs, Math.max(firstWaitEndsMs, waitStartedMs + patienceMs));
+    /*
+     * The sender waits less: a typical landing plus a slow confirmation (2.4 s realistic), then gives the rest back for
+     * a re-check. An invocation lasts as long as its slowest record, so the slow few would otherwise hold the slot of
+     * the whole batch (npm run bench, defaults: queue wait p50 8.4 s -> 4.8 s).
+     */
+    const senderWaitMs = Math.min(patienceMs, Math.max(1_000, landing.medianMs + confirm.p95Ms));
+    const giveUpAtMs = Math.min(
+      this.delivery.deadlineMs,
+      recheck
+        ? // A later delivery (a re-check, a takeover after a crash) waits its own full patience.
+          Math.max(record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, patienceMs), waitStartedMs + patienceMs)
+        : record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, senderWaitMs),
+    );
+    /*
+     * The chain's own timeline decides the simulated time of the send, whichever delivery sees the outcome: the RPC ack
+     * plus sent -> outcome. A delivery that looks later (a re-check) must not report less chain time than there was.
+     */
+    const sendSimulatedMs = order.simulatedMs + simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, record.signature);
+    const settleSimulated = (outcomeAtMs: number | null): void => {
+      this.simulatedMs = sendSimulatedMs + Math.max(0, (outcomeAtMs ?? ctx.now()) - record.sentAtMs);
+    };
     for (;;) {
       const nowMs = ctx.now();
       const status = statusOf(record, nowMs);
       if (status.state === 'confirmed') {
-        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        settleSimulated(record.confirmAtMs);
         const amountOut = status.amountOut;
         await this.write(order, 'confirmed', {
           meta: {
@@ -293,11 +311,11 @@ export class OrderExecution {
         return { kind: 'done' };
       }
       if (status.state === 'failed') {
-        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        settleSimulated(record.confirmAtMs ?? record.landsAtMs);
         return this.afterFailure(order, order.attempt, status.error, { txHash: record.signature, slot: status.slot, feeLamports: status.feeLamports });
       }
       if (status.state === 'expired') {
-        this.simulatedMs += Math.max(0, nowMs - waitStartedMs);
+        settleSimulated(record.expiresAtMs);
         return this.afterFailure(
           order,
           order.attempt,

@@ -6,6 +6,7 @@ import { orderFrame, type OrderFrame } from '../../lib/notify/frames';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { advance } from '../../lib/orders/outcomes';
 import { StaleWriteError } from '../../lib/errors';
+import { simulatedSendAckMs } from '../../lib/chain/cluster';
 
 const sqs = sqsClient();
 let ctx: EngineContext;
@@ -144,6 +145,11 @@ describe('order execution (direct invocation against the emulators)', () => {
     expect(await ctx.orders.get(m.orderId)).toMatchObject({ status: 'confirmed', seq: 5, attempt: 1 });
     expect(await ctx.ledger.signaturesOf(m.orderId)).toEqual([died?.tx?.signature]);
     expect({ sends, resends }).toEqual({ sends: 1, resends: 0 });
+    // The redelivery did not send, yet it reports the send's whole chain time: quote and build (recorded at
+    // `submitted`), the RPC ack, and sent -> confirmed on the chain's own timeline.
+    const record = await ctx.ledger.get(died?.tx?.signature as string);
+    const ackMs = simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, record!.signature);
+    expect(frames[3]?.meta.simulatedMs).toBe((died?.simulatedMs ?? 0) + ackMs + (record!.confirmAtMs! - record!.sentAtMs));
     console.info(`[figures] matrix 2: 1 order, 2 deliveries (receiveCount 1 died, 2 reconciled), 1 transaction, ${elapsed} ms to confirmed`);
   });
 
