@@ -80,7 +80,8 @@ const accounts = Math.round(num(args.accounts, 'BENCH_ACCOUNTS', 10));
 // one about every tenth time. The drain ends as soon as every order is terminal.
 const drainMs = num(args.drain, 'BENCH_DRAIN', profile === 'realistic' ? 200 : 15) * 1000;
 const orderTimeoutMs = num(args['order-timeout'], 'BENCH_ORDER_TIMEOUT', profile === 'realistic' ? 40 : 15) * 1000;
-const loadTimeoutMs = num(args['load-timeout'], 'BENCH_LOAD_TIMEOUT', 100) * 1000;
+// Realistic closed loop: a connection whose order waits out a blockhash (60-90 s) still has to send the rest.
+const loadTimeoutMs = num(args['load-timeout'], 'BENCH_LOAD_TIMEOUT', profile === 'realistic' ? 200 : 100) * 1000;
 const sweepSizes = [1, 10, 50, 200];
 if (connections > 1000 || ordersPerConnection * connections > 20_000 || rate * durationS > 20_000) {
   throw new Error('bounded: at most 1000 connections and 20000 orders per run');
