@@ -31,7 +31,15 @@ export interface EventSourceMapping {
   fifo: boolean;
 }
 
-export type InvokeResult = { ok: true; response: unknown } | { ok: false; error: string };
+/**
+ * `transport: true`: the invoke request itself failed (refused, reset, timed out), so the function may not have run.
+ * The poller retries those at once, as Lambda's event source mapping does, instead of leaving the messages to the
+ * visibility timeout. A function error is not retried here: its messages come back after the visibility timeout.
+ */
+export type InvokeResult = { ok: true; response: unknown } | { ok: false; error: string; transport?: boolean };
+
+/** Pauses between re-invokes after a transport failure: about 3.4 s in all, enough for a supervised host restart to begin answering. */
+export const INVOKE_RETRY_DELAYS_MS = [100, 300, 1_000, 2_000] as const;
 export type Invoke = (functionName: string, event: SQSEvent) => Promise<InvokeResult>;
 
 export interface MappingStats {
@@ -41,6 +49,8 @@ export interface MappingStats {
   throttledBatches: number;
   deleted: number;
   failedItems: number;
+  /** Re-invokes after a transport failure of the invoke request (connection reset or refused). */
+  invokeRetries: number;
   /** ReceiveMessage calls, and those that came back empty (the cost of waiting for work). */
   receives: number;
   emptyReceives: number;
@@ -259,6 +269,7 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
       throttledBatches: 0,
       deleted: 0,
       failedItems: 0,
+      invokeRetries: 0,
       receives: 0,
       emptyReceives: 0,
     };
@@ -293,10 +304,17 @@ export const startEventSourcePoller = (options: PollerOptions): EventSourcePolle
       try {
         const event: SQSEvent = { Records: records };
         let result: InvokeResult;
-        try {
-          result = await options.invoke(mapping.functionName, event);
-        } catch (err) {
-          result = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        for (let retry = 0; ; retry++) {
+          try {
+            result = await options.invoke(mapping.functionName, event);
+          } catch (err) {
+            result = { ok: false, error: err instanceof Error ? err.message : String(err), transport: true };
+          }
+          const delay = INVOKE_RETRY_DELAYS_MS[retry];
+          if (result.ok || !result.transport || delay === undefined || abort.signal.aborted) break;
+          stats.invokeRetries++;
+          mlog.warn(`invoke of ${mapping.functionName} failed in transport (${result.error}); retrying in ${delay} ms`);
+          await new Promise((r) => setTimeout(r, delay));
         }
         if (!result.ok) {
           stats.failedItems += records.length;

@@ -211,7 +211,8 @@ const main = async (): Promise<void> => {
       }
       return { ok: true, response };
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+      // The request failed before an answer came back (refused while the host restarts, a keep-alive socket reset).
+      return { ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), transport: true };
     }
   };
   const mappings = mappingsFromConfig(config, provisioned);

@@ -7,12 +7,15 @@ export interface EngineErrorOptions {
   retryable?: boolean;
   /** Structured context (offending path, venue program error, ...). Never secrets. */
   details?: Record<string, unknown>;
+  /** When the client may try again (admission control, capacity): echoed as the frame's `retryAfterMs`. */
+  retryAfterMs?: number;
 }
 
 export class EngineError extends Error {
   readonly code: string;
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: string, message: string, options: EngineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -20,6 +23,7 @@ export class EngineError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.details = options.details;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -28,12 +32,38 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** Bad client input: answered with an `error` frame, never creates an order. */
+/** Codes of the `error` frame that answers a request (PROTOCOL.md "Error codes", "Admission control"). */
+export type RequestErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNKNOWN_ACTION'
+  | 'VALIDATION_FAILED'
+  | 'UNKNOWN_TOKEN'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
+
+/** Bad client input, or a request over a limit: answered with an `error` frame, never creates an order. */
 export class RequestError extends EngineError {
   readonly issues: ValidationIssue[];
-  constructor(code: 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'VALIDATION_FAILED' | 'UNKNOWN_TOKEN' | 'NOT_FOUND' | 'FORBIDDEN' | 'RATE_LIMITED', message: string, issues: ValidationIssue[] = [], options: EngineErrorOptions = {}) {
+  constructor(code: RequestErrorCode, message: string, issues: ValidationIssue[] = [], options: EngineErrorOptions = {}) {
     super(code, message, options);
     this.issues = issues;
+  }
+}
+
+/**
+ * The engine could not do the request in its time budget because a store or queue was over capacity or
+ * unreachable (PROTOCOL.md "Admission control"): answered `UNAVAILABLE` with `retryAfterMs`. `recorded` says what the
+ * client must know before it retries: `no` (nothing was stored) or `unknown` (a write may have landed; a retry with
+ * the same clientOrderId is safe, and `orderId` names what it would be).
+ */
+export class UnavailableError extends EngineError {
+  readonly recorded: 'no' | 'unknown';
+  readonly orderId: string | undefined;
+  constructor(message: string, options: EngineErrorOptions & { recorded?: 'no' | 'unknown'; orderId?: string } = {}) {
+    super('UNAVAILABLE', message, { retryable: true, retryAfterMs: options.retryAfterMs ?? 1_000, ...options });
+    this.recorded = options.recorded ?? 'no';
+    this.orderId = options.orderId;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { RequestError } from '../errors';
+import { RequestError, UnavailableError } from '../errors';
+import { retryTransient } from '../aws/transient';
 import { hashApiKey } from './api-key';
 import type { EngineContext } from '../orders/context';
 
@@ -36,13 +37,16 @@ export const openConnection = async (ctx: EngineContext, event: ConnectEvent): P
  * keeps what it looked up: the `execute` ack path then costs one DynamoDB round trip less. Bounded, oldest evicted.
  */
 const OWNER_CACHE_LIMIT = 10_000;
+const OWNER_LOOKUP_BUDGET_MS = 3_000;
 const ownerCache = new Map<string, string>();
 
 /** The account behind a message's connection. A connection without a live row was never authenticated. */
 export const ownerOf = async (ctx: EngineContext, connectionId: string): Promise<string> => {
   const cached = ownerCache.get(connectionId);
   if (cached) return cached;
-  const connection = await ctx.connections.get(connectionId, ctx.now());
+  const looked = await retryTransient(() => ctx.connections.get(connectionId, ctx.now()), { deadlineMs: Date.now() + OWNER_LOOKUP_BUDGET_MS });
+  if (!looked.ok) throw new UnavailableError('the engine is over capacity; nothing was recorded', { cause: looked.error });
+  const connection = looked.value;
   if (!connection) throw new RequestError('FORBIDDEN', 'this connection is not authenticated; reconnect with an API key');
   if (ownerCache.size >= OWNER_CACHE_LIMIT) ownerCache.delete(ownerCache.keys().next().value as string);
   ownerCache.set(connectionId, connection.owner);

@@ -69,6 +69,10 @@ interface ClientOrderGuard {
 
 export const clientOrderGuardKey = (owner: string, clientOrderId: string): string => `client#${owner}#${clientOrderId}`;
 
+/**
+ * `created: false` names the order that holds the key. When `existingOrderId` is the order being created, an earlier
+ * attempt of the same write landed (its answer was lost): the caller's order is recorded.
+ */
 export type CreateOrderResult = { created: true } | { created: false; existingOrderId: string };
 
 export class OrdersTable {
@@ -82,7 +86,13 @@ export class OrdersTable {
       ConditionExpression: 'attribute_not_exists(orderId)',
     };
     if (!order.clientOrderId) {
-      await dynamo().send(new PutCommand(putOrder));
+      try {
+        await dynamo().send(new PutCommand(putOrder));
+      } catch (error) {
+        // orderId is a fresh ULID: only an earlier attempt of this very write can have taken it.
+        if (error instanceof ConditionalCheckFailedException) return { created: false, existingOrderId: order.orderId };
+        throw error;
+      }
       return { created: true };
     }
     const guard: ClientOrderGuard = {

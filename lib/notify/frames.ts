@@ -18,6 +18,13 @@ export interface ErrorFrame {
   code: string;
   message: string;
   details?: ValidationIssue[];
+  /** The refused request's `action` and `clientOrderId` (PROTOCOL.md v2 "Admission control"). */
+  action?: string;
+  clientOrderId?: string;
+  /** RATE_LIMITED and UNAVAILABLE: when trying again can succeed. */
+  retryAfterMs?: number;
+  /** UNAVAILABLE when the order may have been recorded: the id it was recorded under, if it was. */
+  orderId?: string;
 }
 
 export interface QuoteFrame {
@@ -49,12 +56,45 @@ export const orderFrame = (input: OrderFrameInput): OrderFrame => ({
   meta: input.meta,
 });
 
-export const errorFrame = (code: string, message: string, details?: ValidationIssue[]): ErrorFrame => ({
+export interface ErrorFrameExtras {
+  action?: string | undefined;
+  clientOrderId?: string | undefined;
+  retryAfterMs?: number | undefined;
+  orderId?: string | undefined;
+}
+
+export const errorFrame = (code: string, message: string, details?: ValidationIssue[], extras: ErrorFrameExtras = {}): ErrorFrame => ({
   type: 'error',
   code,
   message,
   ...(details && details.length > 0 ? { details } : {}),
+  ...(extras.action !== undefined ? { action: extras.action } : {}),
+  ...(extras.clientOrderId !== undefined ? { clientOrderId: extras.clientOrderId } : {}),
+  ...(extras.retryAfterMs !== undefined ? { retryAfterMs: Math.max(0, Math.ceil(extras.retryAfterMs)) } : {}),
+  ...(extras.orderId !== undefined ? { orderId: extras.orderId } : {}),
 });
+
+const ECHOABLE = /^[\x20-\x7e]{1,64}$/;
+
+/**
+ * What an error frame echoes of the request it answers: `action` and `clientOrderId` when they are short printable
+ * strings (a client correlates by them; anything else is not worth reflecting back).
+ */
+export const echoOf = (rawBody: string | undefined): Pick<ErrorFrameExtras, 'action' | 'clientOrderId'> => {
+  if (!rawBody || rawBody.length > MAX_FRAME_BYTES) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    return {};
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
+  const { action, clientOrderId } = body as { action?: unknown; clientOrderId?: unknown };
+  return {
+    ...(typeof action === 'string' && ECHOABLE.test(action) ? { action } : {}),
+    ...(typeof clientOrderId === 'string' && ECHOABLE.test(clientOrderId) ? { clientOrderId } : {}),
+  };
+};
 
 /** API Gateway's WebSocket frame limit (serverless-anchors.md B.6): larger frames close the socket with 1009. */
 export const MAX_FRAME_BYTES = 32 * 1024;

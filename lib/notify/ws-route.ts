@@ -1,7 +1,8 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { RequestError, isEngineError } from '../errors';
-import { errorFrame, MAX_FRAME_BYTES } from './frames';
+import { RequestError, UnavailableError, isEngineError } from '../errors';
+import { echoOf, errorFrame, MAX_FRAME_BYTES, type ErrorFrame } from './frames';
+import { isTransient, retryTransient } from '../aws/transient';
 import type { Notifier } from './notifier';
 import { log } from '../log';
 
@@ -39,28 +40,48 @@ export const parseWsMessage = (event: APIGatewayProxyWebsocketEventV2): WsMessag
   return message;
 };
 
+/** Capacity trouble that escaped a route: nothing was stored, so the client may simply try again. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+/** How long the route keeps trying to deliver its error frame when the Management API is slow. */
+const ERROR_POST_BUDGET_MS = 5_000;
+
+/** The `error` frame for what a route threw; bugs hide behind INTERNAL, capacity trouble is UNAVAILABLE. */
+export const errorFrameFor = (error: unknown, rawBody: string | undefined): ErrorFrame => {
+  const echo = echoOf(rawBody);
+  if (error instanceof RequestError) return errorFrame(error.code, error.message, error.issues, { ...echo, retryAfterMs: error.retryAfterMs });
+  if (error instanceof UnavailableError) {
+    const details =
+      error.recorded === 'unknown'
+        ? [{ path: '', message: `the order may have been recorded${error.orderId ? ` as ${error.orderId}` : ''}; a retry with the same clientOrderId is safe` }]
+        : [{ path: '', message: 'nothing was recorded; retry after retryAfterMs' }];
+    return errorFrame('UNAVAILABLE', error.message, details, { ...echo, retryAfterMs: error.retryAfterMs, orderId: error.recorded === 'unknown' ? error.orderId : undefined });
+  }
+  if (isEngineError(error) && !error.retryable) return errorFrame(error.code, error.message, undefined, echo);
+  if ((isEngineError(error) && error.retryable) || isTransient(error)) {
+    return errorFrame('UNAVAILABLE', 'the engine is over capacity; nothing was recorded, retry after retryAfterMs', undefined, {
+      ...echo,
+      retryAfterMs: DEFAULT_RETRY_AFTER_MS,
+    });
+  }
+  return errorFrame('INTERNAL', 'internal error; the request was not processed', undefined, echo);
+};
+
 /**
  * middy has no WebSocket error handler (serverless-anchors.md A.2): this one turns typed errors into the protocol's
- * `error` frame on the caller's connection and hides everything else behind INTERNAL.
+ * `error` frame on the caller's connection, echoing the request's `action` and `clientOrderId`.
  */
 const errorFrames = (notifier: Notifier): MiddlewareObj<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2> => ({
   onError: async (request) => {
     const error = request.error;
     const event = request.event;
-    const frame =
-      error instanceof RequestError
-        ? errorFrame(error.code, error.message, error.issues)
-        : isEngineError(error) && !error.retryable
-          ? errorFrame(error.code, error.message)
-          : errorFrame('INTERNAL', 'internal error; the request was not processed');
-    if (!(error instanceof RequestError)) {
-      log.error('websocket route failed', { route: event.requestContext.routeKey, error });
-    }
-    try {
-      await notifier.postDirect(managementEndpointOf(event), event.requestContext.connectionId, frame);
-    } catch (postError) {
-      log.warn('could not post error frame', { error: postError });
-    }
+    const frame = errorFrameFor(error, event.body);
+    if (frame.code === 'INTERNAL') log.error('websocket route failed', { route: event.requestContext.routeKey, error });
+    else if (frame.code === 'UNAVAILABLE') log.warn('websocket route over capacity', { route: event.requestContext.routeKey, error });
+    const posted = await retryTransient(
+      () => notifier.postDirect(managementEndpointOf(event), event.requestContext.connectionId, frame),
+      { deadlineMs: Date.now() + ERROR_POST_BUDGET_MS },
+    ).catch((postError: unknown) => ({ ok: false as const, error: postError }));
+    if (!posted.ok) log.warn('could not post error frame', { error: posted.error });
     request.response = OK;
   },
 });

@@ -5,7 +5,8 @@ import { sendMessage } from '../aws/queues';
 import { openShardOf, type OrderItem } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';
-import { InfrastructureError } from '../errors';
+import { InfrastructureError, UnavailableError } from '../errors';
+import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { log } from '../log';
 
@@ -37,14 +38,37 @@ export const wireOrderOf = (order: ValidatedOrder): Record<string, unknown> => (
   ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
 });
 
+/*
+ * The route's time budget. API Gateway waits at most 29 s for a route integration; a trading client wants its answer
+ * much sooner, and an order that could not be recorded in this long is better refused (UNAVAILABLE, retry later)
+ * than left hanging.
+ */
+const RECORD_BUDGET_MS = 6_000;
+const ACK_BUDGET_MS = 4_000;
+const ENQUEUE_BUDGET_MS = 8_000;
+/** Told to a client refused for capacity: long enough for a burst to drain, short enough to keep trading. */
+const UNAVAILABLE_RETRY_AFTER_MS = 1_000;
+
+/** Milliseconds spent in each stage of one placement (logged at debug, read by the bench's burst analysis). */
+export interface PlacementTimings {
+  recordMs: number;
+  recordAttempts: number;
+  ackMs: number;
+  enqueueMs: number;
+}
+
 /**
  * The `execute` route: record the order (`pending`, seq 1), acknowledge it on the caller's socket, then enqueue it.
  * The ack is posted before the enqueue so that no later frame of the order can overtake it.
+ *
+ * Capacity trouble (a store that times out or throttles) is retried within the route's budget. The order keeps its
+ * id across attempts, so a retry of a write that did land is recognised instead of recorded twice. If it still cannot
+ * be recorded, the answer is UNAVAILABLE (UnavailableError), saying whether a write may have landed.
  */
 export const placeOrder = async (
   ctx: EngineContext,
   params: { connectionId: string; owner: string; endpoint: string; order: ValidatedOrder },
-): Promise<{ orderId: string; created: boolean }> => {
+): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
   const { connectionId, owner, endpoint, order } = params;
   const nowMs = ctx.now();
   const orderId = ulid(nowMs);
@@ -77,39 +101,69 @@ export const placeOrder = async (
     openShard: openShardOf(orderId),
   };
 
-  const created = await ctx.orders.create(item);
-  if (!created.created) {
-    const existing = await ctx.orders.addSubscriber(created.existingOrderId, owner, connectionId);
-    if (!existing) throw new InfrastructureError('INTERNAL', `order ${created.existingOrderId} named by a clientOrderId guard is missing`);
-    await ctx.notifier.postDirect(endpoint, connectionId, existing.lastFrame);
-    if (existing.status === 'pending' && existing.seq === 1 && nowMs - existing.createdAtMs > REENQUEUE_STALE_PENDING_AFTER_MS) {
-      log.warn('re-enqueueing an order stuck at its first pending', { orderId: existing.orderId });
-      await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId: existing.orderId } satisfies OrderMessage);
-    }
-    return { orderId: existing.orderId, created: false };
+  const t0 = performance.now();
+  const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS });
+  const recordMs = performance.now() - t0;
+  if (!recorded.ok) {
+    log.warn('order not recorded within the budget', { orderId, clientOrderId: order.clientOrderId, attempts: recorded.attempts, maybeSent: recorded.maybeSent, error: recorded.error });
+    throw new UnavailableError(
+      recorded.maybeSent
+        ? 'the engine is over capacity and cannot tell whether the order was recorded'
+        : 'the engine is over capacity; the order was not recorded',
+      { cause: recorded.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS, recorded: recorded.maybeSent ? 'unknown' : 'no', orderId },
+    );
+  }
+  const created = recorded.value;
+  if (!created.created && created.existingOrderId !== orderId) {
+    return { ...(await answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, nowMs })), timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
   }
 
-  try {
-    await ctx.notifier.postDirect(endpoint, connectionId, frame);
-  } catch (error) {
+  const t1 = performance.now();
+  const acked = await retryTransient(() => ctx.notifier.postDirect(endpoint, connectionId, frame), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch(
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  if (!acked.ok) {
     // The order is recorded: it must still run. The client learns its id from a later frame or by re-sending its
     // clientOrderId; an ack lost here must not strand the order at `pending`.
-    log.warn('could not post the pending frame; enqueueing anyway', { orderId, error });
+    log.warn('could not post the pending frame; enqueueing anyway', { orderId, error: acked.error });
   }
-  try {
-    const placed: PlacedOrder = {
-      owner,
-      ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
-      request: item.request,
-      wireOrder,
-      createdAtMs: nowMs,
-      mgmtEndpoint: endpoint,
-    };
-    await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage);
-  } catch (error) {
-    // Accepted but not enqueued: end it visibly rather than leave it pending forever.
-    log.error('could not enqueue order', { orderId, error });
-    await failOrder(ctx, item, { code: 'INTERNAL', message: 'the order could not be queued for execution' });
+  const t2 = performance.now();
+  const placed: PlacedOrder = {
+    owner,
+    ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
+    request: item.request,
+    wireOrder,
+    createdAtMs: nowMs,
+    mgmtEndpoint: endpoint,
+  };
+  const enqueued = await retryTransient(() => sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
+    deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
+  }).catch((error: unknown) => ({ ok: false as const, error }));
+  if (!enqueued.ok) {
+    // Accepted but not enqueued: end it visibly rather than leave it pending until the sweeper finds it.
+    log.error('could not enqueue order', { orderId, error: enqueued.error });
+    await failOrder(ctx, item, { code: 'UNAVAILABLE', message: 'the order could not be queued for execution; place it again' });
   }
-  return { orderId, created: true };
+  const timings = { recordMs, recordAttempts: recorded.attempts, ackMs: t2 - t1, enqueueMs: performance.now() - t2 };
+  log.debug('order placed', { orderId, clientOrderId: order.clientOrderId, ...timings });
+  return { orderId, created: true, timings };
+};
+
+/** A repeated clientOrderId: the existing order's current frame, and this connection follows it from now on. */
+const answerDuplicate = async (
+  ctx: EngineContext,
+  params: { connectionId: string; owner: string; endpoint: string; existingOrderId: string; nowMs: number },
+): Promise<{ orderId: string; created: false }> => {
+  const { connectionId, owner, endpoint, existingOrderId, nowMs } = params;
+  const budget = { deadlineMs: Date.now() + RECORD_BUDGET_MS };
+  const found = await retryTransient(() => ctx.orders.addSubscriber(existingOrderId, owner, connectionId), budget);
+  if (!found.ok) throw new UnavailableError('the engine is over capacity; the existing order could not be read', { cause: found.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS });
+  const existing = found.value;
+  if (!existing) throw new InfrastructureError('INTERNAL', `order ${existingOrderId} named by a clientOrderId guard is missing`, { retryable: false });
+  await retryTransient(() => ctx.notifier.postDirect(endpoint, connectionId, existing.lastFrame), { deadlineMs: Date.now() + ACK_BUDGET_MS });
+  if (existing.status === 'pending' && existing.seq === 1 && nowMs - existing.createdAtMs > REENQUEUE_STALE_PENDING_AFTER_MS) {
+    log.warn('re-enqueueing an order stuck at its first pending', { orderId: existing.orderId });
+    await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId: existing.orderId } satisfies OrderMessage);
+  }
+  return { orderId: existing.orderId, created: false };
 };
