@@ -7,7 +7,7 @@ import { dummyCredentialEnv, repoRoot, waitForTcp } from './env';
 import { type Logger, silentLogger } from './log';
 
 /** Variables passed through from our environment to the handlers (besides the ones set below). */
-const PASS_THROUGH = [/^MOCK_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/];
+const PASS_THROUGH = [/^MOCK_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/, /^LIMIT_/];
 
 export interface OfflineOptions {
   stage: string;
@@ -81,7 +81,8 @@ export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
   const child: ChildProcess = spawn(
     process.execPath,
     [...nodeArgs(), join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
-    { cwd: repoRoot, env: offlineEnv(o), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    // In the stack's process group (not detached), so a kill of the whole group leaves no orphan behind.
+    { cwd: repoRoot, env: offlineEnv(o), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (child.pid === undefined) {
     const err = await new Promise<Error>((r) => child.once('error', r));

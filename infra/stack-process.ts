@@ -68,6 +68,8 @@ export const spawnStackProcess = async (options: {
     SQS_PORT: String(sqs),
     DYNAMODB_PORT: String(dynamodb),
     STACK_STATE_FILE: stateFile,
+    // Tests and the bench keep nothing between runs unless they ask for a data directory (the whole-stack crash test).
+    STACK_IN_MEMORY: 'true',
     ...options.env,
   };
   const started = performance.now();

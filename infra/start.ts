@@ -6,8 +6,8 @@
  *
  * stdout carries exactly one line: `ready ws://127.0.0.1:<wsPort>?apiKey=<dev key>`. Everything else is on stderr.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -26,7 +26,7 @@ const t0 = Date.now();
 const log = createLogger();
 
 const { values: args } = parseArgs({
-  options: { target: { type: 'string', default: 'embedded' } },
+  options: { target: { type: 'string', default: 'embedded' }, 'in-memory': { type: 'boolean', default: false } },
   strict: true,
 });
 const target = args.target;
@@ -38,7 +38,14 @@ if (target !== 'embedded' && target !== 'localstack') {
 const stage = process.env.STAGE || 'dev';
 const region = target === 'localstack' ? 'us-east-1' : process.env.AWS_REGION || 'us-east-1';
 const ports = portsFromEnv();
-const dataDir = process.env.DYNAMODB_DATA_DIR || undefined;
+/*
+ * Data lives on disk by default, so a stack that dies (kill -9, OOM, a laptop that sleeps) comes back with every
+ * account, key and order: `.data/dynamodb` for DynamoDB Local, `.data/dev-key` for the development key.
+ * `--in-memory` (or STACK_IN_MEMORY=true, which the tests and the bench use) keeps nothing.
+ */
+const inMemory = args['in-memory'] === true || ['1', 'true'].includes(process.env.STACK_IN_MEMORY ?? '');
+const dataRoot = resolve(process.env.STACK_DATA_DIR || join(repoRoot, '.data'));
+const dataDir = inMemory ? undefined : resolve(process.env.DYNAMODB_DATA_DIR || join(dataRoot, 'dynamodb'));
 // Tests run their own stack beside a developer's, so the state file can be moved.
 const stateFile = process.env.STACK_STATE_FILE || join(repoRoot, '.data', 'stack.json');
 
@@ -59,6 +66,21 @@ const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; 
   const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints };
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   log.debug(`pids: self ${process.pid}, offline ${offline?.pid ?? '-'}, dynamodb ${dynamo?.pid ?? '-'} (state in ${stateFile})`);
+};
+
+/** DEV_API_KEY, else (data on disk) the key kept in `.data/dev-key` so the printed URL survives restarts, else a new one. */
+const developmentKey = (): string => {
+  if (process.env.DEV_API_KEY) return process.env.DEV_API_KEY;
+  if (inMemory) return generateApiKey();
+  const keyFile = join(dataRoot, 'dev-key');
+  if (existsSync(keyFile)) {
+    const kept = readFileSync(keyFile, 'utf8').trim();
+    if (kept) return kept;
+  }
+  const key = generateApiKey();
+  mkdirSync(dataRoot, { recursive: true });
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return key;
 };
 
 const shutdown = async (code: number): Promise<never> => {
@@ -82,7 +104,107 @@ const shutdown = async (code: number): Promise<never> => {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/** Invokes the sweeper's resume (functions/sweeper): every non-terminal order is enqueued again. */
+const resumeOpenOrders = async (functionName: string | undefined, lambda: LambdaClient): Promise<void> => {
+  if (!functionName) throw new Error('serverless.yml declares no sweeper function: cannot resume open orders');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify({ resume: true })) }));
+      const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+      if (out.FunctionError) throw new Error(`${out.FunctionError}: ${text.slice(0, 300)}`);
+      const requeued = (JSON.parse(text || '{}') as { requeued?: number }).requeued ?? 0;
+      log.info(`resumed ${requeued} open order(s) kept from the last run`);
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw new Error(`could not resume open orders: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(300 * attempt);
+    }
+  }
+};
+
+let stateEndpoints: Parameters<typeof writeState>[0] | undefined;
+
+/*
+ * DynamoDB Local dying alone (its JVM killed or out of memory) must not leave a stack that hangs: with its data on
+ * disk it is restarted on the same port and data (requests meanwhile fail, and the routes answer UNAVAILABLE after
+ * their retry budget); in memory its data is gone, so the stack stops loudly rather than serve an empty store.
+ */
+const superviseDynamo = (d: DynamoDbLocal): void => {
+  d.onUnexpectedExit((code, signal) => {
+    if (shuttingDown) return;
+    const how = signal ?? `code ${code}`;
+    if (!dataDir) {
+      log.error(`DynamoDB Local (pid ${d.pid}) exited (${how}) and its data was in memory: every order and key is gone; stopping`);
+      void shutdown(1);
+      return;
+    }
+    log.error(`DynamoDB Local (pid ${d.pid}) exited unexpectedly (${how}); restarting it on its data in ${dataDir}`);
+    dynamo = undefined;
+    void (async () => {
+      for (let attempt = 1; attempt <= 5 && !shuttingDown; attempt++) {
+        try {
+          const next = await startDynamoDbLocal({ port: d.port, dataDir, log: log.child('dynamodb') });
+          if (shuttingDown) return void (await next.stop());
+          dynamo = next;
+          superviseDynamo(next);
+          if (stateEndpoints) writeState(stateEndpoints);
+          log.info(`DynamoDB Local restarted (pid ${next.pid})`);
+          return;
+        } catch (err) {
+          log.error(`DynamoDB Local restart ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
+          await sleep(500 * attempt);
+        }
+      }
+      if (!shuttingDown) {
+        log.error('DynamoDB Local could not be restarted; stopping');
+        void shutdown(1);
+      }
+    })();
+  });
+};
+
+/*
+ * A previous run killed without its children (kill -9 of start.ts alone) can leave serverless-offline or the JVM
+ * holding the ports and the data directory. Its state file names them: those that are still alive and are ours (their
+ * command line names this checkout or the DynamoDB Local jar) are stopped before this run starts.
+ */
+const stopLeftovers = async (): Promise<void> => {
+  if (!existsSync(stateFile)) return;
+  let previous: { pid?: number; offlinePid?: number | null; dynamoPid?: number | null };
+  try {
+    previous = JSON.parse(readFileSync(stateFile, 'utf8')) as typeof previous;
+  } catch {
+    return;
+  }
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (previous.pid && previous.pid !== process.pid && alive(previous.pid)) {
+    throw new Error(`another stack (pid ${previous.pid}) is running with state file ${stateFile}; stop it first`);
+  }
+  for (const pid of [previous.offlinePid, previous.dynamoPid]) {
+    if (!pid || !alive(pid)) continue;
+    let commandLine = '';
+    try {
+      commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (commandLine.includes(repoRoot) || commandLine.includes('DynamoDBLocal.jar')) {
+      log.warn(`stopping pid ${pid} left over from a previous run (${commandLine.slice(0, 120)})`);
+      process.kill(pid, 'SIGKILL');
+      for (let waited = 0; alive(pid) && waited < 5_000; waited += 50) await sleep(50);
+    }
+  }
+};
+
 const main = async (): Promise<void> => {
+  await stopLeftovers();
   // `serverless print` (~1 s) runs while the emulators start.
   const portEnv = { WS_PORT: String(ports.ws), HTTP_PORT: String(ports.http), LAMBDA_PORT: String(ports.lambda) };
   const configPromise = loadServerlessConfig({ stage, env: portEnv });
@@ -104,6 +226,7 @@ const main = async (): Promise<void> => {
     ]);
     sqsEndpoint = sqsEmulator.endpoint;
     dynamoEndpoint = dynamo.endpoint;
+    superviseDynamo(dynamo);
     log.info(`emulators up in ${Date.now() - t0} ms: SQS ${sqsEndpoint}, DynamoDB ${dynamoEndpoint} (pid ${dynamo.pid})`);
   }
 
@@ -114,7 +237,7 @@ const main = async (): Promise<void> => {
   // Seed API keys (stored hashed, PROTOCOL.md "Access").
   const accountsTable = config.provider.environment?.ACCOUNTS_TABLE;
   if (!accountsTable) throw new Error('provider.environment.ACCOUNTS_TABLE missing from serverless.yml');
-  const devKey = process.env.DEV_API_KEY || generateApiKey();
+  const devKey = developmentKey();
   const seeds: Array<[string, string]> = [['dev', devKey]];
   for (const pair of (process.env.SEED_API_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const i = pair.indexOf(':');
@@ -224,6 +347,9 @@ const main = async (): Promise<void> => {
     `event source mappings: ${mappings.map((m) => `${m.queueArn.split(':').at(-1)} -> ${m.functionName}`).join(', ')}`,
   );
 
+  // Data kept from an earlier run: its queues were in memory, so every non-terminal order is taken up again now.
+  if (dataDir) await resumeOpenOrders(config.functions.sweeper?.name, lambda);
+
   // Ready only when every part answers.
   const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region, credentials: dummyCredentials, useQueueUrlAsEndpoint: false });
   await Promise.all([
@@ -233,6 +359,7 @@ const main = async (): Promise<void> => {
     waitForTcp(ports.lambda, 10_000).then((ok) => ok || Promise.reject(new Error(`lambda port ${ports.lambda} not answering`))),
   ]);
   sqsClient.destroy();
+  stateEndpoints = endpoints;
   writeState(endpoints);
   log.info(`ready in ${Date.now() - t0} ms`);
   process.stdout.write(`ready ws://127.0.0.1:${ports.ws}?apiKey=${devKey}\n`);

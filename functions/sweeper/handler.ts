@@ -1,12 +1,15 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
-import { sweepStaleOrders } from '../../lib/orders/sweep';
+import { resumeOpenOrders, runSweeper } from '../../lib/orders/sweep';
 
 const ctx = engineContext();
 
-/** Every minute: orders that stopped moving are enqueued again. */
-export const handler = middy<ScheduledEvent, { requeued: number }>().handler(async () => {
-  const { requeued } = await sweepStaleOrders(ctx);
-  return { requeued: requeued.length };
+/** `{"resume": true}`: sent by the embedded stack when it starts on data it kept. */
+type SweeperEvent = ScheduledEvent | { resume: true };
+
+/** Every minute: orders that stopped moving are enqueued again; for the rest of the minute, a watchdog for orders never enqueued. */
+export const handler = middy<SweeperEvent, { requeued: number }>().handler(async (event, context) => {
+  if ('resume' in event && event.resume === true) return { requeued: (await resumeOpenOrders(ctx)).requeued.length };
+  return { requeued: await runSweeper(ctx, { remainingMs: () => context.getRemainingTimeInMillis() }) };
 });

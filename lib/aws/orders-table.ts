@@ -225,22 +225,41 @@ export class OrdersTable {
     }
   }
 
-  /** Ids of non-terminal orders whose last change is older than `cutoffMs` (the sweeper's query, shard by shard). */
-  async staleOpenOrders(cutoffMs: number, limitPerShard = 100): Promise<string[]> {
-    const pages = await Promise.all(
-      Array.from({ length: OPEN_SHARDS }, (_, shard) =>
-        dynamo().send(
+  /**
+   * Ids of non-terminal orders whose last change is older than `cutoffMs` (the sweeper's query, shard by shard, every
+   * page up to `limitPerShard`). `firstPendingOnly` keeps orders still at their first `pending` (seq 1): recorded,
+   * perhaps never enqueued.
+   */
+  async staleOpenOrders(cutoffMs: number, options: { limitPerShard?: number; firstPendingOnly?: boolean } = {}): Promise<string[]> {
+    const limitPerShard = options.limitPerShard ?? 100;
+    const filter = options.firstPendingOnly
+      ? { FilterExpression: '#status = :pending AND #seq = :one', ExpressionAttributeNames: { '#status': 'status', '#seq': 'seq' } }
+      : {};
+    const shardIds = async (shard: number): Promise<string[]> => {
+      const ids: string[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await dynamo().send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: 'openOrders',
             KeyConditionExpression: 'openShard = :shard AND updatedAtMs < :cutoff',
-            ExpressionAttributeValues: { ':shard': `open#${shard}`, ':cutoff': cutoffMs },
-            Limit: limitPerShard,
+            ExpressionAttributeValues: {
+              ':shard': `open#${shard}`,
+              ':cutoff': cutoffMs,
+              ...(options.firstPendingOnly ? { ':pending': 'pending', ':one': 1 } : {}),
+            },
+            ...filter,
+            Limit: Math.min(limitPerShard, 500),
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
-        ),
-      ),
-    );
-    return pages.flatMap((page) => (page.Items ?? []).map((item) => String(item.orderId)));
+        );
+        for (const item of page.Items ?? []) ids.push(String(item.orderId));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && ids.length < limitPerShard);
+      return ids.slice(0, limitPerShard);
+    };
+    return (await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => shardIds(shard)))).flat();
   }
 
   /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */

@@ -123,8 +123,13 @@ export class OrderExecution {
       }
       if (IN_PROGRESS.has(order.status)) {
         if (this.heldByLiveExecution(order)) {
-          log.info('order is being executed by another delivery; leaving it', { orderId: order.orderId, holder: order.leaseHolder });
-          return { kind: 'done' };
+          /*
+           * Leave it to its holder, but come back when the lease ends: the holder may have died with its own message
+           * (a whole-stack crash loses the in-memory queue, and the resumed copy is then the order's only message).
+           */
+          const visibilitySeconds = Math.max(1, Math.ceil((order.leaseUntilMs - this.ctx.now()) / 1000) + 1);
+          log.info('order is being executed by another delivery; looking again when its lease ends', { orderId: order.orderId, holder: order.leaseHolder, inSeconds: visibilitySeconds });
+          return { kind: 'retry', visibilitySeconds };
         }
         if (order.status === 'submitted' && order.tx) return await this.reconcile(order);
         // The previous execution died before sending anything: that attempt is over.

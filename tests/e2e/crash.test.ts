@@ -46,6 +46,8 @@ it('kill -9 of the Lambda host with 200 orders in flight: every order terminal, 
   await new Promise((resolve) => setTimeout(resolve, 800));
   const before = await allOrders();
   const inFlight = before.filter((order) => !['confirmed', 'failed'].includes(String(order.status))).length;
+  // The kill must catch orders mid-flight, or this test proves nothing about taking them over.
+  expect(inFlight).toBeGreaterThan(0);
   const killedPid = offlinePid();
   const killedAt = Date.now();
   process.kill(killedPid, 'SIGKILL');
