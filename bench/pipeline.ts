@@ -5,18 +5,34 @@
  *   npm run bench -- --profile zero --connections 100 --orders-per-connection 5
  *   npm run bench -- --mode open --rate 40 --duration 20
  *   npm run bench -- --sweep                        C in {1, 10, 50, 200}, one stack
+ *   npm run bench -- --mode burst --orders 100 --connections 100 [--accounts A] [--bursts K]
+ *   npm run bench -- --mode flood [--flood-rate 500] [--duration 10] [--flood-connections 4]
  *   WS_URL=ws://127.0.0.1:3001 API_KEY=... npm run bench   an already running stack (no process figures)
+ *
+ * Modes (all after the same warm-up, `--no-warmup` skips it):
+ * - closed: each of C connections keeps one order in flight, K orders each; open: R orders/s for S s, round-robin.
+ * - burst (issue 10): C connections over A seeded accounts (default min(C, 10)), all open before anything is sent;
+ *   then N `execute` at once (round-robin, unique clientOrderIds), drained until every order is terminal or refused;
+ *   repeated K times (`--bursts`) on the same connections. Per burst: acked, refused per error code (error frames
+ *   echo clientOrderId; retryAfterMs), no answer within --order-timeout, ack and end-to-end latency, terminal,
+ *   frames lost / out of order, the stack's CPU seconds per order (utime+stime of its whole process tree over the
+ *   burst and its drain, / N) and peak RSS.
+ * - flood (issue 10): accounts "victim" and "flooder". An idle phase (the victim alone, 1 order / 100 ms on one
+ *   connection for S s), then the same while the flooder offers R `execute`/s over F connections, ignoring every
+ *   answer. Reports the victim's ack latency in both phases and the flooder's outcomes per code; works whether or not
+ *   the engine ever answers RATE_LIMITED.
  *
  * Starts the embedded stack itself (infra/start.ts, STAGE=bench, free ports, its own process group) unless WS_URL
  * and API_KEY are set; stops it (SIGINT to the group, SIGKILL after 10 s) on exit, error or Ctrl-C. Prints a table
- * and writes bench/results/<timestamp>.json. Targets are printed with PASS/MISS, never asserted.
+ * and writes bench/results/<timestamp>.json. Targets are printed with PASS/MISS, never asserted (a MISS does not
+ * change the exit code).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/env';
-import { type LoadResult, runLoad } from './support/load';
+import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, runFloodPhase, runLoad } from './support/load';
 import { type Invocation, type Sampler, type StartedStack, startSampler, startStack } from './support/stack';
 import { dist, fmt, table } from './support/stats';
 
@@ -29,6 +45,9 @@ const { values: args } = parseArgs({
     mode: { type: 'string' },
     rate: { type: 'string' },
     duration: { type: 'string' },
+    bursts: { type: 'string' },
+    'flood-rate': { type: 'string' },
+    'flood-connections': { type: 'string' },
     sweep: { type: 'boolean', default: false },
     accounts: { type: 'string' },
     'batch-size': { type: 'string' },
@@ -51,8 +70,20 @@ if (args.help) {
     `npm run bench -- [--profile zero|fast|realistic] [--mode closed|open] [--connections C] [--orders-per-connection K | --orders N]
                   [--rate R --duration S] [--sweep] [--accounts A] [--batch-size B] [--batching-window S] [--execution-concurrency X]
                   [--drain S] [--order-timeout S] [--load-timeout S] [--warmup K] [--no-warmup] [--jvm-opts '...'] [--verbose]
-env: WS_URL + API_KEY target a running stack; MOCK_PROFILE, BENCH_CONNECTIONS, BENCH_ORDERS_PER_CONNECTION,
-     EXECUTE_BATCH_SIZE, EXECUTION_CONCURRENCY are read as defaults.\n`,
+npm run bench -- --mode burst [--orders N] [--connections C] [--accounts A] [--bursts K] [--profile ...] [stack flags as above]
+                  N orders at once (default 100) round-robin over C connections (default 100) spread over A accounts
+                  (default min(C, 10)), all open first; K bursts (default 1), each drained before the next.
+                  --order-timeout S: a request with no pending/error frame after S s counts as "no answer" (15, realistic 40)
+                  --drain S: how long acked orders are waited for to be terminal (60, realistic 200; ends when all are)
+npm run bench -- --mode flood [--flood-rate R] [--duration S] [--flood-connections F] [--profile ...]
+                  idle phase: account "victim" sends 1 order / 100 ms on 1 connection for S s (default 10); then the same
+                  while account "flooder" offers R execute/s (default 500) over F connections (default 4), ignoring answers.
+                  --drain S: how long the idle phase's orders are waited for (15, realistic 30)
+closed/open: --order-timeout is how long a closed-loop connection waits for one order; --drain 15 s (realistic 200).
+Targets are printed PASS/MISS, never asserted: the exit code is 0 unless the bench itself fails.
+env: WS_URL + API_KEY target a running stack (flood: BENCH_VICTIM_API_KEY for the victim's account); MOCK_PROFILE,
+     BENCH_CONNECTIONS, BENCH_ORDERS_PER_CONNECTION, BENCH_ORDERS, BENCH_BURSTS, BENCH_FLOOD_RATE, EXECUTE_BATCH_SIZE,
+     EXECUTION_CONCURRENCY are read as defaults.\n`,
   );
   process.exit(0);
 }
@@ -67,24 +98,33 @@ const num = (flag: string | undefined, envName: string, fallback: number): numbe
 
 const profile = args.profile ?? process.env.MOCK_PROFILE ?? 'realistic';
 if (!['zero', 'fast', 'realistic'].includes(profile)) throw new Error(`--profile must be zero, fast or realistic, got '${profile}'`);
-const mode = (args.mode ?? process.env.BENCH_MODE ?? 'closed') as 'closed' | 'open';
-if (mode !== 'closed' && mode !== 'open') throw new Error(`--mode must be closed or open, got '${String(mode)}'`);
-const connections = Math.round(num(args.connections, 'BENCH_CONNECTIONS', 200));
+const mode = (args.mode ?? process.env.BENCH_MODE ?? 'closed') as 'closed' | 'open' | 'burst' | 'flood';
+if (!['closed', 'open', 'burst', 'flood'].includes(mode)) throw new Error(`--mode must be closed, open, burst or flood, got '${String(mode)}'`);
+if (args.sweep && (mode === 'burst' || mode === 'flood')) throw new Error(`--sweep is for --mode closed|open, not ${mode}`);
+const connections = Math.round(num(args.connections, 'BENCH_CONNECTIONS', mode === 'burst' ? 100 : 200));
 let ordersPerConnection = Math.round(num(args['orders-per-connection'], 'BENCH_ORDERS_PER_CONNECTION', 5));
-if (args.orders) ordersPerConnection = Math.max(1, Math.ceil(num(args.orders, 'BENCH_ORDERS', 1000) / connections));
+if (args.orders && mode !== 'burst') ordersPerConnection = Math.max(1, Math.ceil(num(args.orders, 'BENCH_ORDERS', 1000) / connections));
 const rate = num(args.rate, 'BENCH_RATE', 30);
-const durationS = num(args.duration, 'BENCH_DURATION', 20);
-const accounts = Math.round(num(args.accounts, 'BENCH_ACCOUNTS', 10));
+const durationS = num(args.duration, 'BENCH_DURATION', mode === 'flood' ? 10 : 20);
+// burst: N orders at once, K times; flood: the flooder's offered rate and connections.
+const burstOrders = Math.round(num(args.orders, 'BENCH_ORDERS', 100));
+const bursts = Math.round(num(args.bursts, 'BENCH_BURSTS', 1));
+const floodRate = num(args['flood-rate'], 'BENCH_FLOOD_RATE', 500);
+const floodConnections = Math.round(num(args['flood-connections'], 'BENCH_FLOOD_CONNECTIONS', 4));
+const VICTIM_INTERVAL_MS = 100;
+const accounts = Math.round(num(args.accounts, 'BENCH_ACCOUNTS', mode === 'burst' ? Math.min(connections, 10) : 10));
 // Realistic: long enough for an order whose transaction never lands to wait out its blockhash (150 blocks, 60-90 s)
 // twice and be retried: 1 % of transactions never land, so 1 order in 10,000 loses two, and a 1000-order run meets
-// one about every tenth time. The drain ends as soon as every order is terminal.
-const drainMs = num(args.drain, 'BENCH_DRAIN', profile === 'realistic' ? 200 : 15) * 1000;
+// one about every tenth time. The drain ends as soon as every order is terminal. A burst of N at once takes N / the
+// pipeline's rate to drain (about 45/s in zero): 60 s. Flood: how long the idle phase's orders are waited for.
+const defaultDrainS = mode === 'burst' ? (profile === 'realistic' ? 200 : 60) : mode === 'flood' ? (profile === 'realistic' ? 30 : 15) : profile === 'realistic' ? 200 : 15;
+const drainMs = num(args.drain, 'BENCH_DRAIN', defaultDrainS) * 1000;
 const orderTimeoutMs = num(args['order-timeout'], 'BENCH_ORDER_TIMEOUT', profile === 'realistic' ? 40 : 15) * 1000;
 // Realistic closed loop: a connection whose order waits out a blockhash (60-90 s) still has to send the rest.
 const loadTimeoutMs = num(args['load-timeout'], 'BENCH_LOAD_TIMEOUT', profile === 'realistic' ? 200 : 100) * 1000;
 const sweepSizes = [1, 10, 50, 200];
-if (connections > 1000 || ordersPerConnection * connections > 20_000 || rate * durationS > 20_000) {
-  throw new Error('bounded: at most 1000 connections and 20000 orders per run');
+if (connections > 1000 || ordersPerConnection * connections > 20_000 || rate * durationS > 20_000 || (mode === 'burst' && burstOrders * bursts > 20_000) || (mode === 'flood' && (floodRate * durationS > 20_000 || floodConnections > 100))) {
+  throw new Error('bounded: at most 1000 connections (100 flooder connections) and 20000 orders per run');
 }
 
 const stackEnv: Record<string, string> = {};
@@ -176,7 +216,7 @@ const runOnce = async (
     wsUrl: target.wsUrl,
     apiKeys: target.apiKeys,
     connections: c,
-    mode,
+    mode: mode === 'open' ? 'open' : 'closed',
     ordersPerConnection: k,
     rate,
     durationS,
@@ -359,6 +399,319 @@ const printRun = (run: RunFigures, c: number, k: number): TargetCheck[] => {
   return checks;
 };
 
+// ------------------------------------------------------------------------------------------------ burst and flood modes
+
+interface Target {
+  wsUrl: string;
+  apiKeys: string[];
+  /** flood: the two accounts (external stack: API_KEY for the flooder, BENCH_VICTIM_API_KEY for the victim). */
+  flooderKey?: string | undefined;
+  victimKey?: string | undefined;
+}
+
+/** The stack's CPU seconds over the sampler's window: every process of the tree (start.ts, offline, the JVM, children). */
+const stackCpu = (processes: RunFigures['processes']): { totalS: number; byRole: Record<string, number> } | null => {
+  if ('unavailable' in processes) return null;
+  const byRole: Record<string, number> = {};
+  let totalS = 0;
+  for (const p of processes.processes) {
+    totalS += p.cpuSeconds ?? 0;
+    const role = p.role.startsWith('start.ts') ? 'start.ts' : p.role.startsWith('serverless-offline') ? 'offline' : p.role.startsWith('DynamoDB') ? 'JVM' : 'children';
+    byRole[role] = Math.round(((byRole[role] ?? 0) + (p.cpuSeconds ?? 0)) * 100) / 100;
+  }
+  return { totalS: Math.round(totalS * 100) / 100, byRole };
+};
+
+const codes = (m: Record<string, number>): string =>
+  Object.keys(m).length
+    ? Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : 'none';
+const pct = (a: number, b: number): string => (b ? `${((100 * a) / b).toFixed(1)} %` : 'n/a');
+const lat = (d: { p50: number | null; p99: number | null; max: number | null }): string => `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)}`;
+
+const printChecks = (title: string, checks: TargetCheck[]): string[] => [
+  title,
+  ...checks.map((t) => `  [${t.applies ? (t.pass ? 'PASS' : 'MISS') : ' -- '}] ${t.target}: ${t.value}${t.applies ? '' : ' (not this configuration)'}`),
+];
+
+const lambdaRows = (lambdas: RunFigures['lambdas']): string[] =>
+  'unavailable' in lambdas
+    ? []
+    : [
+        table(
+          ['lambda', 'invocations', 'mean ms', 'p99 ms', 'billed s', 'max at once (poller)', 'max at once (from logs)'],
+          Object.entries(lambdas).map(([fn, f]) => [fn, f.invocations, fmt(f.meanDurationMs), fmt(f.p99DurationMs), fmt(f.totalBilledMs / 1000, 1), f.maxConcurrentByPoller ?? '-', f.maxConcurrent]),
+        ),
+      ];
+
+/** Lambda figures for the invocations since invFrom, with the poller's own max-at-once where it has one. */
+const lambdasSince = async (invFrom: number): Promise<RunFigures['lambdas']> => {
+  if (!stack) return { unavailable: 'targeting an external stack: its serverless-offline log is not ours' };
+  await new Promise((resolve) => setTimeout(resolve, 600)); // one more poller stats line (every 500 ms)
+  const lambdas = lambdaFigures(stack.invocations.slice(invFrom));
+  for (const [deployedName, stats] of Object.entries(stack.pollerStats() ?? {})) {
+    const fn = Object.keys(lambdas).find((name) => deployedName.endsWith(`-${name}`));
+    if (fn && lambdas[fn]) lambdas[fn].maxConcurrentByPoller = stats.maxConcurrentInvocations;
+  }
+  return lambdas;
+};
+
+interface BurstFigures {
+  burst: number;
+  result: BurstResult;
+  cpu: { totalS: number; perOrderS: number; byRole: Record<string, number> } | null;
+  peakRssMb: number | null;
+  processes: RunFigures['processes'];
+  lambdas: RunFigures['lambdas'];
+  targets: TargetCheck[];
+}
+
+const burstTargets = (b: Omit<BurstFigures, 'targets'>, c: number): TargetCheck[] => {
+  const o = b.result.outcomes;
+  const n = o.sent;
+  const p99 = o.ackMs.p99;
+  const ackP99 = (limitMs: number): boolean | null => (p99 === null || o.acked < n ? false : p99 < limitMs);
+  return [
+    {
+      target: '0 INTERNAL',
+      applies: true,
+      pass: !o.refused.INTERNAL && !o.refused[GATEWAY_INTERNAL],
+      value: `${o.refused.INTERNAL ?? 0} INTERNAL error frames, ${o.refused[GATEWAY_INTERNAL] ?? 0} bare gateway "Internal server error" frames (${GATEWAY_INTERNAL}: the route Lambda threw or timed out)`,
+    },
+    { target: '0 UNAVAILABLE', applies: true, pass: !o.refused.UNAVAILABLE, value: `${o.refused.UNAVAILABLE ?? 0}` },
+    { target: '100 % acknowledged', applies: true, pass: o.acked === n, value: `${o.acked} of ${n} (refused: ${codes(o.refused)}; no answer ${o.noAnswer})` },
+    {
+      target: '100 % terminal',
+      applies: true,
+      pass: o.acked > 0 && o.terminalOfAcked === o.acked,
+      value: `${o.terminalOfAcked} of ${o.acked} acked orders terminal within the ${drainMs / 1000} s drain${Object.keys(o.notTerminalByStatus).length ? ` (not terminal: ${codes(o.notTerminalByStatus)})` : ''}`,
+    },
+    { target: '0 frames lost', applies: true, pass: o.frames.lost === 0, value: `lost ${o.frames.lost} (out of order ${o.frames.outOfOrder}, duplicated ${o.frames.duplicated})` },
+    {
+      target: 'ack p99 < 300 ms (N=100, C=100)',
+      applies: n === 100 && c === 100,
+      pass: n === 100 && c === 100 ? ackP99(300) : null,
+      value: `${fmt(p99)} ms at N=${n}, C=${c}${o.acked < n ? ` (${n - o.acked} not acked: counted as a MISS)` : ''}`,
+    },
+    {
+      target: 'ack p99 < 1 s (N=500, C=20)',
+      applies: n === 500 && c === 20,
+      pass: n === 500 && c === 20 ? ackP99(1000) : null,
+      value: `${fmt(p99)} ms at N=${n}, C=${c}${o.acked < n ? ` (${n - o.acked} not acked: counted as a MISS)` : ''}`,
+    },
+    {
+      target: 'stack CPU per order < 0.06 s',
+      applies: b.cpu !== null,
+      pass: b.cpu === null ? null : b.cpu.perOrderS < 0.06,
+      value: b.cpu === null ? 'n/a (external stack)' : `${b.cpu.perOrderS.toFixed(4)} s (${fmt(b.cpu.totalS, 2)} CPU s over the burst and its drain / ${n} orders)`,
+    },
+  ];
+};
+
+const printBurst = (b: BurstFigures, c: number, k: number): void => {
+  const r = b.result;
+  const o = r.outcomes;
+  const out: string[] = [];
+  out.push(
+    `\n=== burst ${b.burst} of ${k}: ${o.sent} orders at once over ${r.connectionsOpen} connections (${external ? 1 : accounts} accounts), profile ${profile}, batch ${effectiveBatchSize}, in-invocation concurrency ${effectiveConcurrency}`,
+  );
+  const retry = Object.entries(o.retryAfterMs).map(([code, d]) => `${code} p50 ${fmt(d.p50, 0)} / max ${fmt(d.max, 0)} ms`);
+  const cpu = b.cpu ? `${fmt(b.cpu.totalS, 2)} s = ${b.cpu.perOrderS.toFixed(4)} s per order (${Object.entries(b.cpu.byRole).map(([role, v]) => `${role} ${v.toFixed(2)}`).join(', ')})` : 'n/a (external stack)';
+  out.push(
+    table(
+      ['figure', 'value'],
+      [
+        ['sent', `${o.sent} (client send loop ${fmt(r.sendSpanMs, 1)} ms, round-robin over ${r.connectionsOpen} connections)`],
+        ['acked (pending seq 1)', `${o.acked} (${pct(o.acked, o.sent)})${o.ackedAfterRefusal ? `, ${o.ackedAfterRefusal} of them after an error frame` : ''}`],
+        ['refused (error frames by code)', codes(o.refused)],
+        ['retryAfterMs', retry.length ? retry.join('; ') : '-'],
+        [`no answer within ${orderTimeoutMs / 1000} s`, `${o.noAnswer}${o.lateAnswers ? ` (${o.lateAnswers} answered later)` : ''}`],
+        ['ack ms p50 / p99 / max', lat(o.ackMs)],
+        ['first answer ms p50 / p99 / max', `${lat(o.answerMs)} (last answer ${fmt((o.lastAnswerMs ?? NaN) / 1000, 2)} s after the first send)`],
+        ['terminal (of acked)', `${o.terminalOfAcked} of ${o.acked} (${pct(o.terminalOfAcked, o.acked)}); confirmed ${o.confirmed}, failed ${codes(o.failed)}${Object.keys(o.notTerminalByStatus).length ? `; not terminal ${codes(o.notTerminalByStatus)}` : ''}`],
+        ['end-to-end ms p50 / p99 / max', lat(o.e2eMs)],
+        ['frames lost / out of order / duplicated', `${o.frames.lost} / ${o.frames.outOfOrder} / ${o.frames.duplicated} (received ${r.frames.received}, unattributed ${r.frames.unknown + r.frames.unmatchedErrors})`],
+        ['settled (first send -> all terminal/refused)', `${fmt(r.settledMs / 1000, 2)} s${r.drainExpired ? ` (the ${drainMs / 1000} s drain expired first)` : ''}`],
+        ['stack CPU (utime+stime, burst + drain)', cpu],
+        ['stack peak RSS', b.peakRssMb === null ? 'n/a (external stack)' : `${fmt(b.peakRssMb)} MB`],
+        ['bench client event-loop delay p99 / max', `${r.clientLoopDelayMs.p99} / ${r.clientLoopDelayMs.max} ms`],
+      ],
+    ),
+  );
+  for (const x of r.frames.samples.slice(0, 3)) out.push(`  sample unattributed frame: ${x}`);
+  out.push(...lambdaRows(b.lambdas));
+  out.push(...printChecks('targets (issue 10; printed, not asserted):', b.targets));
+  process.stdout.write(`${out.join('\n')}\n`);
+};
+
+const burstMode = async (target: Target): Promise<BurstFigures[]> => {
+  log(`burst: opening ${connections} connections over ${target.apiKeys.length} accounts`);
+  const client = await openBurstClient({
+    wsUrl: target.wsUrl,
+    apiKeys: target.apiKeys,
+    connections,
+    orders: burstOrders,
+    answerTimeoutMs: orderTimeoutMs,
+    drainMs,
+    tag: `u${Date.now().toString(36)}`,
+  });
+  log(`burst: ${client.connectionsOpen} of ${connections} connections open (connect p50 ${fmt(client.connectMs.p50)} ms, p99 ${fmt(client.connectMs.p99)} ms, ${client.connectFailures} failed)`);
+  const out: BurstFigures[] = [];
+  try {
+    for (let k = 1; k <= bursts; k++) {
+      if (k > 1) await new Promise((r) => setTimeout(r, 1000));
+      sampler?.mark();
+      const invFrom = stack?.invocations.length ?? 0;
+      log(`burst ${k} of ${bursts}: ${burstOrders} orders at once over ${client.connectionsOpen} connections`);
+      const result = await client.burst(k);
+      const processes: RunFigures['processes'] = sampler ? sampler.snapshot() : { unavailable: 'external stack' };
+      const cpu = stackCpu(processes);
+      const figures: Omit<BurstFigures, 'targets'> = {
+        burst: k,
+        result,
+        cpu: cpu ? { ...cpu, perOrderS: Math.round((cpu.totalS / burstOrders) * 10_000) / 10_000 } : null,
+        peakRssMb: 'unavailable' in processes ? null : processes.peakTotalRssMb,
+        processes,
+        lambdas: await lambdasSince(invFrom),
+      };
+      const b = { ...figures, targets: burstTargets(figures, connections) };
+      printBurst(b, connections, bursts);
+      out.push(b);
+    }
+  } finally {
+    client.close();
+  }
+  process.stdout.write(`\n=== bursts: ${bursts} x ${burstOrders} orders over ${client.connectionsOpen} connections (connect p50 ${fmt(client.connectMs.p50)} ms, ${client.connectFailures} connect failures), profile ${profile}\n`);
+  const row = (label: string | number, list: BurstFigures[]): Array<string | number> => {
+    const sum = (f: (b: BurstFigures) => number): number => list.reduce((a, b) => a + f(b), 0);
+    const worst = (f: (b: BurstFigures) => number | null): string => fmt(Math.max(...list.map((b) => f(b) ?? NaN).filter(Number.isFinite)));
+    const refused: Record<string, number> = {};
+    for (const b of list) for (const [code, v] of Object.entries(b.result.outcomes.refused)) refused[code] = (refused[code] ?? 0) + v;
+    const cpus = list.map((b) => b.cpu?.perOrderS).filter((x): x is number => x !== undefined);
+    return [
+      label,
+      `${sum((b) => b.result.outcomes.acked)} of ${sum((b) => b.result.outcomes.sent)}`,
+      codes(refused),
+      sum((b) => b.result.outcomes.noAnswer),
+      worst((b) => b.result.outcomes.ackMs.p50),
+      worst((b) => b.result.outcomes.ackMs.p99),
+      worst((b) => b.result.outcomes.ackMs.max),
+      `${sum((b) => b.result.outcomes.terminalOfAcked)} of ${sum((b) => b.result.outcomes.acked)}`,
+      worst((b) => b.result.outcomes.e2eMs.p50),
+      worst((b) => b.result.outcomes.e2eMs.p99),
+      `${sum((b) => b.result.outcomes.frames.lost)} / ${sum((b) => b.result.outcomes.frames.outOfOrder)}`,
+      cpus.length ? Math.max(...cpus).toFixed(4) : 'n/a',
+      worst((b) => b.peakRssMb),
+      `${sum((b) => b.targets.filter((t) => t.applies && t.pass).length)} of ${sum((b) => b.targets.filter((t) => t.applies).length)}`,
+    ];
+  };
+  const rows = out.map((b) => row(b.burst, [b]));
+  if (out.length > 1) rows.push(row('all (worst)', out));
+  if (out.length > 2) rows.push(row('2..K (worst)', out.slice(1)));
+  process.stdout.write(
+    `${table(['burst', 'acked', 'refused', 'no answer', 'ack p50', 'ack p99', 'ack max', 'terminal', 'e2e p50', 'e2e p99', 'lost / ooo', 'CPU s/order', 'peak RSS MB', 'targets met'], rows)}\n`,
+  );
+  process.stdout.write('(per-burst rows; "worst" rows: counts summed, latencies/CPU/RSS the worst burst. The first burst meets a colder stack than the later ones.)\n');
+  return out;
+};
+
+interface FloodPhaseFigures {
+  phase: 'idle' | 'flood';
+  result: FloodPhaseResult;
+  cpuS: number | null;
+  peakRssMb: number | null;
+  lambdas: RunFigures['lambdas'];
+}
+
+const floodMode = async (target: Target): Promise<{ phases: FloodPhaseFigures[]; target: TargetCheck }> => {
+  const flooderKey = target.flooderKey ?? (target.apiKeys[0] as string);
+  const victimKey = target.victimKey ?? process.env.BENCH_VICTIM_API_KEY ?? flooderKey;
+  if (victimKey === flooderKey) log('flood: WARNING the victim and the flooder share one account (external stack: set BENCH_VICTIM_API_KEY for a second one)');
+  const phases: FloodPhaseFigures[] = [];
+  for (const phase of ['idle', 'flood'] as const) {
+    if (phase === 'flood') await new Promise((r) => setTimeout(r, 1000));
+    log(
+      phase === 'idle'
+        ? `flood, idle phase: the victim alone, 1 order every ${VICTIM_INTERVAL_MS} ms for ${durationS} s`
+        : `flood phase: the flooder offers ${floodRate} execute/s over ${floodConnections} connections for ${durationS} s; the victim as before`,
+    );
+    sampler?.mark();
+    const invFrom = stack?.invocations.length ?? 0;
+    const result = await runFloodPhase({
+      wsUrl: target.wsUrl,
+      victimKey,
+      ...(phase === 'flood' ? { flood: { apiKey: flooderKey, connections: floodConnections, ratePerSec: floodRate } } : {}),
+      durationS,
+      victimIntervalMs: VICTIM_INTERVAL_MS,
+      answerTimeoutMs: orderTimeoutMs,
+      // The idle phase's orders are followed to terminal, so the flood starts on a quiet pipeline; during the flood
+      // only the answers are waited for.
+      victimDrainMs: phase === 'idle' ? drainMs : 0,
+      tag: `f${Date.now().toString(36)}${phase}`,
+    });
+    const processes: RunFigures['processes'] = sampler ? sampler.snapshot() : { unavailable: 'external stack' };
+    phases.push({ phase, result, cpuS: stackCpu(processes)?.totalS ?? null, peakRssMb: 'unavailable' in processes ? null : processes.peakTotalRssMb, lambdas: await lambdasSince(invFrom) });
+  }
+  const [idle, flood] = phases as [FloodPhaseFigures, FloodPhaseFigures];
+  const out: string[] = [];
+  out.push(
+    `\n=== flood: victim 1 order / ${VICTIM_INTERVAL_MS} ms on 1 connection for ${durationS} s, idle then during a flood of ${floodRate}/s offered over ${floodConnections} connections by another account; profile ${profile}`,
+  );
+  out.push(
+    table(
+      ['victim', 'sent', 'acked', 'refused', `no answer (${orderTimeoutMs / 1000} s)`, 'ack p50', 'ack p95', 'ack p99', 'ack max', 'terminal', 'lost / ooo', 'stack CPU s', 'peak RSS MB', 'client loop p99 ms'],
+      phases.map(({ phase, result: { victim: v, clientLoopDelayMs }, cpuS, peakRssMb }) => [
+        phase,
+        v.sent,
+        v.acked,
+        codes(v.refused),
+        v.noAnswer,
+        fmt(v.ackMs.p50),
+        fmt(v.ackMs.p95),
+        fmt(v.ackMs.p99),
+        fmt(v.ackMs.max),
+        `${v.terminal}${phase === 'flood' ? ' (answers only waited for)' : ''}`,
+        `${v.frames.lost} / ${v.frames.outOfOrder}`,
+        fmt(cpuS, 2),
+        fmt(peakRssMb),
+        clientLoopDelayMs.p99,
+      ]),
+    ),
+  );
+  const f = flood.result.flooder as NonNullable<FloodPhaseResult['flooder']>;
+  out.push(
+    `flooder: sent ${f.sent} over ${fmt(f.sendWindowMs / 1000, 2)} s on ${f.connectionsOpen} connections = ${fmt(f.offeredPerSec)}/s offered (asked ${floodRate}/s; client send lag p99 ${fmt(f.sendLagMs.p99)} ms)`,
+  );
+  const outcomeRows: Array<Array<string | number>> = [
+    ['acked (pending seq 1)', f.acked, pct(f.acked, f.sent), `ack ms p50 / p99 / max ${lat(f.ackMs)}`],
+    ...Object.entries(f.refused).map(([code, n]) => {
+      const d = f.retryAfterMs[code];
+      const detail = code === GATEWAY_INTERNAL ? 'bare gateway frames, tied to no request (theirs count as no answer unless acked later)' : '';
+      return [code, n, pct(n, f.sent), d ? `retryAfterMs p50 ${fmt(d.p50, 0)} / max ${fmt(d.max, 0)}` : detail];
+    }),
+    [`no answer within ${orderTimeoutMs / 1000} s`, f.noAnswer, pct(f.noAnswer, f.sent), f.lateAnswers ? `${f.lateAnswers} answered later` : ''],
+  ];
+  out.push(table(['flooder outcome', 'count', 'share', 'detail'], outcomeRows));
+  if (!f.refused.RATE_LIMITED) out.push('no RATE_LIMITED frame: nothing refused the flooder for its rate (every message it sent was taken as an order, or went unanswered)');
+  out.push(...lambdaRows(flood.lambdas));
+  const idleP99 = idle.result.victim.ackMs.p99;
+  const floodP99 = flood.result.victim.ackMs.p99;
+  const bound = idleP99 === null ? null : 2 * idleP99 + 50;
+  const v = flood.result.victim;
+  const allAcked = v.acked === v.sent && v.sent > 0;
+  const check: TargetCheck = {
+    target: 'victim ack p99 during the flood within noise of idle (<= 2x idle p99 + 50 ms)',
+    applies: true,
+    pass: bound !== null && floodP99 !== null && allAcked && floodP99 <= bound,
+    value: `flood p99 ${fmt(floodP99)} ms vs idle p99 ${fmt(idleP99)} ms (bound ${fmt(bound)} ms); victim acked ${v.acked} of ${v.sent} during the flood${allAcked ? '' : ` (refused: ${codes(v.refused)}, no answer ${v.noAnswer}: a MISS)`}`,
+  };
+  out.push(...printChecks('target (issue 10; printed, not asserted):', [check]));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return { phases, target: check };
+};
+
 // ------------------------------------------------------------------------------------------------ main
 
 let stack: StartedStack | undefined;
@@ -384,15 +737,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 const main = async (): Promise<void> => {
   const startedAt = new Date();
-  let target: { wsUrl: string; apiKeys: string[] };
+  let target: Target;
   if (external) {
     log(`targeting ${external.wsUrl} (WS_URL/API_KEY); no process figures`);
     target = { wsUrl: external.wsUrl, apiKeys: [external.apiKey] };
   } else {
-    log(`starting the embedded stack (STAGE=bench, MOCK_PROFILE=${profile}, ${accounts} accounts)`);
+    const accountNames = mode === 'flood' ? ['flooder', 'victim'] : Array.from({ length: accounts }, (_, i) => `bench${i}`);
+    log(`starting the embedded stack (STAGE=bench, MOCK_PROFILE=${profile}, ${accountNames.length} accounts)`);
     stack = await startStack({
       profile,
-      accounts: Array.from({ length: accounts }, (_, i) => `bench${i}`),
+      accounts: accountNames,
       env: stackEnv,
       readyTimeoutMs: 90_000,
       echo: args.verbose ?? false,
@@ -405,6 +759,7 @@ const main = async (): Promise<void> => {
       { pid: s.state.dynamoPid, role: 'DynamoDB Local (JVM)' },
     ]);
     target = { wsUrl: stack.wsUrl, apiKeys: Object.values(stack.keys) };
+    if (mode === 'flood') Object.assign(target, { flooderKey: stack.keys.flooder, victimKey: stack.keys.victim });
   }
 
   if (!args['no-warmup']) {
@@ -415,6 +770,22 @@ const main = async (): Promise<void> => {
     // blockhash, 60-90 s in the realistic profile) must not hold back the rest of the warm-up.
     log(`warm-up: ${10 * warmK} orders over 10 connections, open loop at 20/s (not measured)`);
     await runLoad({ wsUrl: target.wsUrl, apiKeys: target.apiKeys, connections: 10, mode: 'open', ordersPerConnection: warmK, rate: 20, durationS: Math.max(1, Math.ceil((10 * warmK) / 20)), orderTimeoutMs, loadTimeoutMs: 30_000, drainMs: 5_000, tag: `w${Date.now().toString(36)}` });
+  }
+  if (mode === 'burst') {
+    writeResults(startedAt, await burstMode(target), { orders: burstOrders, bursts, connections, accounts: external ? 1 : accounts, answerTimeoutMs: orderTimeoutMs });
+    return;
+  }
+  if (mode === 'flood') {
+    const flood = await floodMode(target);
+    writeResults(startedAt, [flood], {
+      floodRate,
+      floodConnections,
+      durationS,
+      victimIntervalMs: VICTIM_INTERVAL_MS,
+      accounts: external ? (process.env.BENCH_VICTIM_API_KEY ? 2 : 1) : 2,
+      answerTimeoutMs: orderTimeoutMs,
+    });
+    return;
   }
   const plan = args.sweep ? sweepSizes.map((c) => ({ c, k: ordersPerConnection })) : [{ c: connections, k: ordersPerConnection }];
   const runs: Array<{ connections: number; ordersPerConnection: number; figures: RunFigures; targets: TargetCheck[] }> = [];
@@ -449,6 +820,19 @@ const main = async (): Promise<void> => {
     );
   }
 
+  writeResults(startedAt, runs, {
+    connections: args.sweep ? sweepSizes : connections,
+    ordersPerConnection,
+    rate: mode === 'open' ? rate : undefined,
+    durationS: mode === 'open' ? durationS : undefined,
+    sweep: args.sweep,
+    accounts: external ? 1 : accounts,
+    loadTimeoutMs,
+  });
+};
+
+/** bench/results/<timestamp>.json: the configuration (common + this mode's) and the runs. */
+const writeResults = (startedAt: Date, runs: unknown[], modeConfig: Record<string, unknown>): void => {
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -458,16 +842,10 @@ const main = async (): Promise<void> => {
     config: {
       profile,
       mode,
-      connections: args.sweep ? sweepSizes : connections,
-      ordersPerConnection,
-      rate: mode === 'open' ? rate : undefined,
-      durationS: mode === 'open' ? durationS : undefined,
-      sweep: args.sweep,
+      ...modeConfig,
       warmup: !args['no-warmup'],
-      accounts: external ? 1 : accounts,
       drainMs,
       orderTimeoutMs,
-      loadTimeoutMs,
       executeBatchSize: effectiveBatchSize,
       executionConcurrency: effectiveConcurrency,
       executionInvocationCap: 10,
