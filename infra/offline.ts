@@ -7,7 +7,7 @@ import { dummyCredentialEnv, repoRoot, waitForTcp } from './env';
 import { type Logger, silentLogger } from './log';
 
 /** Variables passed through from our environment to the handlers (besides the ones set below). */
-const PASS_THROUGH = [/^MOCK_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/, /^LIMIT_/];
+const PASS_THROUGH = [/^MOCK_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/, /^LIMIT_/, /^AWS_CALL_STATS_INTERVAL_MS$/];
 
 export interface OfflineOptions {
   stage: string;
@@ -108,7 +108,8 @@ export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
       if (!line.trim()) return;
       tail = [...tail.slice(-30), line];
       if (listenRe.test(line)) listening = true;
-      if (looksBad.test(line)) log.warn(line);
+      if (line.includes('"aws call counts"')) log.info(line);
+      else if (looksBad.test(line)) log.warn(line);
       else log.debug(line);
     });
   }

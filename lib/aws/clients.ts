@@ -20,9 +20,33 @@ const requestHandler = () =>
     requestTimeout: 10_000,
   });
 
+/*
+ * Round trips per service and command, counted in this process (the bench's "calls per order"). Printed as one log
+ * line every AWS_CALL_STATS_INTERVAL_MS when that is set; off otherwise, and then it costs one map update per call.
+ */
+const callCounts = new Map<string, number>();
+export const awsCallCounts = (): Record<string, number> => Object.fromEntries([...callCounts].sort());
+const countCalls = <T extends { middlewareStack: { add: (...args: never[]) => void } }>(client: T, service: string): T => {
+  (client.middlewareStack as unknown as { add: (mw: unknown, options: unknown) => void }).add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+      const key = `${service}:${(context.commandName ?? 'unknown').replace(/Command$/, '')}`;
+      callCounts.set(key, (callCounts.get(key) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  return client;
+};
+const statsEveryMs = Number(process.env.AWS_CALL_STATS_INTERVAL_MS || 0);
+if (statsEveryMs > 0) {
+  setInterval(() => {
+    if (callCounts.size > 0) console.log(JSON.stringify({ level: 'info', message: 'aws call counts', counts: awsCallCounts() }));
+  }, statsEveryMs).unref();
+}
+
 let documentClient: DynamoDBDocumentClient | undefined;
 export const dynamo = (): DynamoDBDocumentClient => {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler() }), {
+  documentClient ??= DynamoDBDocumentClient.from(countCalls(new DynamoDBClient({ requestHandler: requestHandler() }), 'dynamodb'), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
@@ -31,7 +55,7 @@ export const dynamo = (): DynamoDBDocumentClient => {
 let sqsClient: SQSClient | undefined;
 /** Emulator queue URLs carry unresolvable hosts: route by the configured endpoint, not the URL (embedded-stack.md P6). */
 export const sqs = (): SQSClient => {
-  sqsClient ??= new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: requestHandler() });
+  sqsClient ??= countCalls(new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: requestHandler() }), 'sqs');
   return sqsClient;
 };
 
@@ -39,7 +63,7 @@ const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 export const managementApi = (endpoint: string): ApiGatewayManagementApiClient => {
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint, requestHandler: requestHandler() });
+    client = countCalls(new ApiGatewayManagementApiClient({ endpoint, requestHandler: requestHandler() }), 'apigw');
     managementClients.set(endpoint, client);
   }
   return client;
