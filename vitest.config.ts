@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 // The SDK's Node 20 deprecation notice is noise in test output (embedded-stack.md P5).
 const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
+/*
+ * The projects run one after another (sequence.groupOrder): the integration emulators and the e2e stacks each want
+ * both cores of a CI machine, and run side by side they starved each other into timeouts.
+ */
 export default defineConfig({
   test: {
     env,
@@ -11,6 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
           environment: 'node',
           env,
         },
@@ -20,6 +25,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           globalSetup: ['tests/integration/global-setup.ts'],
+          sequence: { groupOrder: 1 },
           environment: 'node',
           env,
           testTimeout: 60_000,
@@ -32,6 +38,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
           globalSetup: ['tests/e2e/global-setup.ts'],
+          sequence: { groupOrder: 2 },
           environment: 'node',
           env,
           testTimeout: 120_000,

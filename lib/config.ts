@@ -8,6 +8,21 @@ const booleanFromEnv = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/*
+ * Admission limits (PROTOCOL.md v2 "Admission control"). Plain decimals only: an empty or malformed value is refused
+ * by name instead of being coerced to 0, which would silently mean "unlimited".
+ */
+/** A rate per second; `0` turns that limit off. */
+const ratePerSecond = (fallback: number) =>
+  z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal number >= 0 (0: unlimited)').default(String(fallback)).transform(Number);
+/** A whole number; `0` turns that limit off where `zeroMeansUnlimited`, and is refused elsewhere. */
+const limitCount = (fallback: number, { zeroMeansUnlimited }: { zeroMeansUnlimited: boolean }) =>
+  z
+    .string()
+    .regex(zeroMeansUnlimited ? /^\d+$/ : /^[1-9]\d*$/, zeroMeansUnlimited ? 'must be a whole number >= 0 (0: unlimited)' : 'must be a whole number >= 1')
+    .default(String(fallback))
+    .transform(Number);
+
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   STAGE: z.string().min(1).default('dev'),
@@ -15,6 +30,11 @@ const configSchema = z.object({
   ORDERS_TABLE: z.string().min(1),
   CONNECTIONS_TABLE: z.string().min(1),
   LEDGER_TABLE: z.string().min(1),
+  /**
+   * Per-account admission state (token buckets, open orders, connections). Optional here only so that parsing a
+   * partial environment (tests of other variables) works; the engine context refuses to start without it.
+   */
+  LIMITS_TABLE: z.string().min(1).optional(),
   ORDERS_QUEUE_NAME: z.string().min(1),
   STATUS_QUEUE_NAME: z.string().min(1),
   /** Set offline (serverless-offline's WebSocket port); empty on AWS, where the request context gives it. */
@@ -40,6 +60,21 @@ const configSchema = z.object({
    * Lambda in one process and sets 64 (infra/offline.ts).
    */
   AWS_MAX_SOCKETS: positiveInt(50),
+  /** Print this process's AWS round trips per service and command every so many ms (the bench's calls per order); 0 = off. */
+  AWS_CALL_STATS_INTERVAL_MS: z.coerce.number().int().nonnegative().default(0),
+  /** Orders an account may place per second (token bucket on `execute`), and how many at once after a quiet spell. */
+  LIMIT_ORDERS_PER_SECOND: ratePerSecond(50),
+  LIMIT_ORDERS_BURST: limitCount(200, { zeroMeansUnlimited: false }),
+  /** The same for `quote`, in a bucket of its own. */
+  LIMIT_QUOTES_PER_SECOND: ratePerSecond(50),
+  LIMIT_QUOTES_BURST: limitCount(200, { zeroMeansUnlimited: false }),
+  /** Non-terminal orders an account may have at once. */
+  LIMIT_OPEN_ORDERS: limitCount(1000, { zeroMeansUnlimited: true }),
+  /** WebSocket connections an account may hold at once (always on: the count is also the registry of its connections). */
+  LIMIT_CONNECTIONS: limitCount(100, { zeroMeansUnlimited: false }),
+  /** Messages per second on one connection, every route counted (execute, quote, subscribe, $default). */
+  LIMIT_MESSAGES_PER_SECOND: ratePerSecond(100),
+  LIMIT_MESSAGES_BURST: limitCount(100, { zeroMeansUnlimited: false }),
 });
 
 export type EngineConfig = z.infer<typeof configSchema>;
@@ -60,6 +95,13 @@ export const parseConfig = (env: Record<string, string | undefined>): EngineConf
 export const awsMaxSockets = (): number => {
   const result = configSchema.shape.AWS_MAX_SOCKETS.safeParse(process.env.AWS_MAX_SOCKETS);
   if (!result.success) throw new ConfigError(`Invalid configuration: AWS_MAX_SOCKETS: ${result.error.issues[0]?.message ?? 'invalid'}`);
+  return result.data;
+};
+
+/** The call-count interval alone, read where the AWS clients are built (before any table configuration exists). */
+export const awsCallStatsIntervalMs = (): number => {
+  const result = configSchema.shape.AWS_CALL_STATS_INTERVAL_MS.safeParse(process.env.AWS_CALL_STATS_INTERVAL_MS || undefined);
+  if (!result.success) throw new ConfigError(`Invalid configuration: AWS_CALL_STATS_INTERVAL_MS: ${result.error.issues[0]?.message ?? 'invalid'}`);
   return result.data;
 };
 

@@ -5,8 +5,12 @@ import { openConnection } from '../../lib/accounts/connections';
 
 const ctx = engineContext();
 
-/** `$connect`: 401 refuses the upgrade, so no connection exists without a valid API key. */
+/** `$connect`: 401 refuses the upgrade without a valid API key, 429 over the account's connection cap; no row either way. */
 export const handler = middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>().handler(async (event) => {
   const opened = await openConnection(ctx, event);
-  return opened ? { statusCode: 200 } : { statusCode: 401, body: 'Unauthorized' };
+  if (opened.outcome === 'opened') return { statusCode: 200 };
+  if (opened.outcome === 'over-limit') {
+    return { statusCode: 429, body: `Too Many Requests: the account already holds ${opened.limit} WebSocket connections (LIMIT_CONNECTIONS)` };
+  }
+  return { statusCode: 401, body: 'Unauthorized' };
 });

@@ -1,11 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
+import { closeConnection } from '../../lib/accounts/connections';
 
 const ctx = engineContext();
 
 /** `$disconnect` is best effort on AWS; rows it misses expire by TTL and 410s clean up the rest. */
 export const handler = middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>().handler(async (event) => {
-  await ctx.connections.delete(event.requestContext.connectionId);
+  await closeConnection(ctx, event.requestContext.connectionId);
   return { statusCode: 200 };
 });

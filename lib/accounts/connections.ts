@@ -2,6 +2,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { hashApiKey } from './api-key';
+import { admit, registerConnection, releaseConnection, type Admission, type Charge } from './admission';
 import type { EngineContext } from '../orders/context';
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -16,20 +17,48 @@ export const apiKeyOf = (event: ConnectEvent): string | undefined => {
   return header || event.queryStringParameters?.apiKey || undefined;
 };
 
-/** `$connect`: the key's account owns the connection; an unknown key is refused (the route answers 401). */
-export const openConnection = async (ctx: EngineContext, event: ConnectEvent): Promise<{ owner: string } | undefined> => {
+export type OpenConnectionOutcome =
+  | { outcome: 'opened'; owner: string }
+  | { outcome: 'unauthorized' }
+  /** The account holds LIMIT_CONNECTIONS connections already: refused with 429, and no row is written. */
+  | { outcome: 'over-limit'; limit: number };
+
+/**
+ * `$connect`: the key's account owns the connection; an unknown key is refused (the route answers 401), and so is a
+ * connection over the account's cap (429). The connection is counted before its row is written, so a refused one
+ * leaves no row; a row that cannot be written gives the count back.
+ */
+export const openConnection = async (ctx: EngineContext, event: ConnectEvent): Promise<OpenConnectionOutcome> => {
   const apiKey = apiKeyOf(event);
-  if (!apiKey || apiKey.length > 256) return undefined;
+  if (!apiKey || apiKey.length > 256) return { outcome: 'unauthorized' };
   const account = await ctx.accounts.findByKeyHash(hashApiKey(apiKey));
-  if (!account) return undefined;
+  if (!account) return { outcome: 'unauthorized' };
+  const owner = account.accountId;
+  const connectionId = event.requestContext.connectionId;
+  if (!(await registerConnection(ctx, owner, connectionId))) return { outcome: 'over-limit', limit: ctx.config.LIMIT_CONNECTIONS };
   const nowMs = ctx.now();
-  await ctx.connections.put({
-    connectionId: event.requestContext.connectionId,
-    owner: account.accountId,
-    connectedAtMs: nowMs,
-    expiresAt: Math.floor(nowMs / 1000) + ctx.config.CONNECTION_TTL_SECONDS,
-  });
-  return { owner: account.accountId };
+  try {
+    await ctx.connections.put({
+      connectionId,
+      owner,
+      connectedAtMs: nowMs,
+      expiresAt: Math.floor(nowMs / 1000) + ctx.config.CONNECTION_TTL_SECONDS,
+    });
+  } catch (error) {
+    await releaseConnection(ctx, owner, connectionId);
+    throw error;
+  }
+  return { outcome: 'opened', owner };
+};
+
+/**
+ * `$disconnect`: the row goes, and the account's count with it. Best effort on AWS: what a missed or failed
+ * $disconnect leaves counted is repaired when the account reaches its cap (lib/accounts/admission.ts).
+ */
+export const closeConnection = async (ctx: EngineContext, connectionId: string): Promise<void> => {
+  ownerCache.delete(connectionId);
+  const row = await ctx.connections.delete(connectionId);
+  if (row) await releaseConnection(ctx, row.owner, connectionId);
 };
 
 /*
@@ -51,4 +80,34 @@ export const ownerOf = async (ctx: EngineContext, connectionId: string): Promise
   if (ownerCache.size >= OWNER_CACHE_LIMIT) ownerCache.delete(ownerCache.keys().next().value as string);
   ownerCache.set(connectionId, connection.owner);
   return connection.owner;
+};
+
+/**
+ * Admission of one message on a message route (PROTOCOL.md v2 "Admission control"): the connection's owner, once the
+ * message is admitted. `parse` validates the body first: a valid request is charged to `charge` (the account's order
+ * or quote bucket, plus an open-order slot for an order) together with the connection's message bucket, in one write;
+ * an invalid one is charged as a plain message and its validation error is thrown once it is admitted. Over a limit:
+ * RATE_LIMITED with retryAfterMs, and nothing is done.
+ */
+export const admitRequest = async <T>(
+  ctx: EngineContext,
+  connectionId: string,
+  charge: Charge,
+  parse: () => T,
+): Promise<{ owner: string; request: T; admission: Admission }> => {
+  const owner = await ownerOf(ctx, connectionId);
+  let request: T;
+  try {
+    request = parse();
+  } catch (error) {
+    if (error instanceof RequestError) await admit(ctx, { owner, connectionId, charge: 'message' });
+    throw error;
+  }
+  const admission = await admit(ctx, { owner, connectionId, charge });
+  return { owner, request, admission };
+};
+
+/** A message that is only counted (the `$default` route, before its body is even parsed). */
+export const admitMessage = async (ctx: EngineContext, connectionId: string): Promise<void> => {
+  await admitRequest(ctx, connectionId, 'message', () => undefined);
 };

@@ -5,7 +5,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { awsMaxSockets } from '../config';
+import { awsCallStatsIntervalMs, awsMaxSockets } from '../config';
 
 /*
  * Clients are built once per process. Endpoints come from the SDK's own variables (AWS_ENDPOINT_URL_SQS,
@@ -37,7 +37,7 @@ const countCalls = <T extends { middlewareStack: { add: (...args: never[]) => vo
   );
   return client;
 };
-const statsEveryMs = Number(process.env.AWS_CALL_STATS_INTERVAL_MS || 0);
+const statsEveryMs = awsCallStatsIntervalMs();
 if (statsEveryMs > 0) {
   setInterval(() => {
     if (callCounts.size > 0) console.log(JSON.stringify({ level: 'info', message: 'aws call counts', counts: awsCallCounts() }));

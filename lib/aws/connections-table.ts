@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
 
 export interface ConnectionItem {
@@ -24,7 +24,37 @@ export class ConnectionsTable {
     return item;
   }
 
-  async delete(connectionId: string): Promise<void> {
-    await dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { connectionId } }));
+  /** Deletes the row; resolves to what it was (its owner), or undefined when there was none. */
+  async delete(connectionId: string): Promise<ConnectionItem | undefined> {
+    const result = await dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { connectionId }, ReturnValues: 'ALL_OLD' }));
+    return result.Attributes as ConnectionItem | undefined;
+  }
+
+  /**
+   * Which of these connections still have a live row (consistent reads, 100 keys per call). Keys DynamoDB leaves
+   * unprocessed after a few tries are reported live: the caller only prunes what is certainly closed.
+   */
+  async liveIds(connectionIds: string[], nowMs: number): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (let start = 0; start < connectionIds.length; start += BATCH_GET_LIMIT) {
+      let keys: Array<Record<string, unknown>> = connectionIds.slice(start, start + BATCH_GET_LIMIT).map((connectionId) => ({ connectionId }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round === BATCH_GET_ROUNDS) {
+          for (const key of keys) live.add(String(key.connectionId));
+          break;
+        }
+        const result = await dynamo().send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'connectionId, expiresAt' } } }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          if (Number(item.expiresAt) * 1000 > nowMs) live.add(String(item.connectionId));
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return live;
   }
 }
+
+const BATCH_GET_LIMIT = 100;
+const BATCH_GET_ROUNDS = 3;

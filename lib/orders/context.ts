@@ -3,6 +3,8 @@ import { AccountsTable } from '../aws/accounts-table';
 import { ConnectionsTable } from '../aws/connections-table';
 import { OrdersTable } from '../aws/orders-table';
 import { LedgerTable } from '../aws/ledger-table';
+import { LimitsTable } from '../aws/limits-table';
+import { ConfigError } from '../errors';
 import { Notifier } from '../notify/notifier';
 import { MockCluster } from '../chain/cluster';
 import { mockProfile, type MockProfile } from '../chain/profile';
@@ -16,6 +18,8 @@ export interface EngineContext {
   connections: ConnectionsTable;
   orders: OrdersTable;
   ledger: LedgerTable;
+  /** Admission control's per-account state (lib/accounts/admission.ts). */
+  limits: LimitsTable;
   notifier: Notifier;
   profile: MockProfile;
   cluster: MockCluster;
@@ -42,6 +46,7 @@ export const createEngineContext = (config: EngineConfig, now: () => number = Da
   const orders = new OrdersTable(config.ORDERS_TABLE);
   const connections = new ConnectionsTable(config.CONNECTIONS_TABLE);
   const ledger = new LedgerTable(config.LEDGER_TABLE);
+  if (!config.LIMITS_TABLE) throw new ConfigError('Invalid configuration: LIMITS_TABLE is required');
   const profile = mockProfile(config.MOCK_PROFILE, { failureRates: parseFailureRates(config.MOCK_FAILURE_RATES) });
   return {
     config,
@@ -49,6 +54,7 @@ export const createEngineContext = (config: EngineConfig, now: () => number = Da
     connections,
     orders,
     ledger,
+    limits: new LimitsTable(config.LIMITS_TABLE),
     notifier: new Notifier({
       statusQueueName: config.STATUS_QUEUE_NAME,
       fixedEndpoint: config.WS_MGMT_ENDPOINT,

@@ -2,6 +2,7 @@ import { orderFrame, type OrderFrame } from '../notify/frames';
 import type { OrderItem } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import { isTerminal, nextVersion, type OrderStatus } from './state-machine';
+import { releaseOpenOrder } from '../accounts/admission';
 
 export interface AdvanceOptions {
   attempt?: number;
@@ -39,7 +40,11 @@ export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderSta
     leaseUntilMs,
     ...(options.set ? { set: options.set } : {}),
   });
+  // The terminal write is conditional on the order's version, so exactly one writer gets here per order: it gives the
+  // account's open-order slot back (best effort, alongside the frame, never failing the outcome).
+  const released = isTerminal(to) ? releaseOpenOrder(ctx, updated.owner) : undefined;
   await ctx.notifier.publish(updated, frames);
+  await released;
   return updated;
 };
 

@@ -8,6 +8,7 @@ import type { ValidatedOrder } from './request';
 import { InfrastructureError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
+import { releaseOpenOrder } from '../accounts/admission';
 import { log } from '../log';
 
 /** What the order was when it was placed (seq 1): enough for its first delivery to start without reading it back. */
@@ -67,9 +68,18 @@ export interface PlacementTimings {
  */
 export const placeOrder = async (
   ctx: EngineContext,
-  params: { connectionId: string; owner: string; endpoint: string; order: ValidatedOrder },
+  params: {
+    connectionId: string;
+    owner: string;
+    endpoint: string;
+    order: ValidatedOrder;
+    /** Admission reserved an open-order slot for this order: given back here if no order is created. */
+    openOrderReserved?: boolean;
+  },
 ): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
   const { connectionId, owner, endpoint, order } = params;
+  // Once created, the order gives its slot back when it reaches a terminal status (lib/orders/outcomes.ts).
+  const giveBackSlot = (): Promise<void> => (params.openOrderReserved ? releaseOpenOrder(ctx, owner) : Promise.resolve());
   const nowMs = ctx.now();
   const orderId = ulid(nowMs);
   const wireOrder = wireOrderOf(order);
@@ -102,9 +112,14 @@ export const placeOrder = async (
   };
 
   const t0 = performance.now();
-  const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS });
+  const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS }).catch(async (error: unknown) => {
+    await giveBackSlot(); // a failure that is not capacity trouble: nothing was written
+    throw error;
+  });
   const recordMs = performance.now() - t0;
   if (!recorded.ok) {
+    // Certainly not recorded: the slot goes back. Maybe recorded: it stays, so the count errs on the strict side.
+    if (!recorded.maybeSent) await giveBackSlot();
     log.warn('order not recorded within the budget', { orderId, clientOrderId: order.clientOrderId, attempts: recorded.attempts, maybeSent: recorded.maybeSent, error: recorded.error });
     throw new UnavailableError(
       recorded.maybeSent
@@ -115,7 +130,8 @@ export const placeOrder = async (
   }
   const created = recorded.value;
   if (!created.created && created.existingOrderId !== orderId) {
-    return { ...(await answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, nowMs })), timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
+    const [duplicate] = await Promise.all([answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, nowMs }), giveBackSlot()]);
+    return { ...duplicate, timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
   }
 
   const t1 = performance.now();

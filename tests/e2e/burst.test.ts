@@ -22,6 +22,7 @@ it('a burst of 200 orders sent at once over 4 connections gets 200 acknowledgeme
     }),
   );
   const errors = answers.filter((frame) => frame.type === 'error');
+  if (errors.length) console.error('burst errors:', JSON.stringify(errors.slice(0, 3)));
   expect(errors).toEqual([]);
   expect(answers.every((frame) => frame.type === 'order' && frame.status === 'pending' && frame.seq === 1)).toBe(true);
   expect(new Set(answers.map((frame) => frame.orderId)).size).toBe(ORDERS);

@@ -4,17 +4,20 @@ import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/orders/context';
 
 import { executeOrderMessage } from '../../lib/orders/execute-order';
-import { sweepStaleOrders } from '../../lib/orders/sweep';
+import { FIRST_PENDING_STALE_AFTER_MS, resumeOpenOrders, runSweeper, sweepFirstPending, sweepStaleOrders } from '../../lib/orders/sweep';
 
 const sqs = sqsClient();
 const ordersUrl = (): string => resource('OrdersQueue').url as string;
 let ctx: EngineContext;
 /** The same engine eleven minutes later: past SWEEP_STALE_AFTER_SECONDS (600). */
 let later: EngineContext;
+/** The same engine just past FIRST_PENDING_STALE_AFTER_MS. */
+let soon: EngineContext;
 
 beforeAll(() => {
   ctx = testContext();
   later = testContext(() => Date.now() + 11 * 60_000);
+  soon = testContext(() => Date.now() + FIRST_PENDING_STALE_AFTER_MS + 1_000);
 });
 beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
@@ -51,5 +54,52 @@ describe('sweeper: the backstop for an order whose message was lost', () => {
     await executeOrderMessage(ctx, { messageId, body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
     expect((await ctx.orders.get(orderId))?.status).toBe('confirmed');
     expect((await sweepStaleOrders(later)).requeued).not.toContain(orderId);
+  });
+});
+
+describe('watchdog: an order recorded but never enqueued starts within seconds', () => {
+  it('enqueues an order still at its first pending once FIRST_PENDING_STALE_AFTER_MS has passed, not before', async () => {
+    const { orderId } = await placeAndLoseMessage();
+    expect((await sweepFirstPending(ctx)).requeued).not.toContain(orderId);
+    const { requeued } = await sweepFirstPending(soon);
+    expect(requeued).toContain(orderId);
+    const messages = await takeMessages(sqs, ordersUrl(), requeued.length);
+    const mine = messages.find((m) => JSON.parse(m.body).orderId === orderId);
+    const outcome = await executeOrderMessage(ctx, { messageId: mine!.messageId, body: mine!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+    expect(outcome).toEqual({ kind: 'done' });
+    expect((await ctx.orders.get(orderId))?.status).toBe('confirmed');
+  });
+
+  it('leaves an order that has moved past its first pending to the stale sweep', async () => {
+    const { orderId, messageId, body } = await placeAndLoseMessage();
+    await executeOrderMessage(ctx, { messageId, body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+    expect((await sweepFirstPending(soon)).requeued).not.toContain(orderId);
+  });
+
+  it('a scheduled invocation sweeps once, then watches every 5 s until its time is nearly spent', async () => {
+    let remaining = 60_000;
+    const sleeps: number[] = [];
+    await runSweeper(ctx, {
+      remainingMs: () => remaining,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        remaining -= ms;
+      },
+    });
+    // Looks at 60, 55, ..., 10 s remaining (11 looks, 10 pauses): it stops once a pause and the 8 s margin no longer fit.
+    expect(sleeps).toHaveLength(10);
+    expect(sleeps.every((ms) => ms === 5_000)).toBe(true);
+  });
+});
+
+describe('resume: after a whole-stack restart every open order is taken up at once', () => {
+  it('enqueues every non-terminal order, however recent, and no terminal one', async () => {
+    const open = await placeAndLoseMessage();
+    const done = await placeAndLoseMessage();
+    await executeOrderMessage(ctx, { messageId: done.messageId, body: done.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+    const { requeued } = await resumeOpenOrders(ctx);
+    expect(requeued).toContain(open.orderId);
+    expect(requeued).not.toContain(done.orderId);
+    expect((await queueDepth(sqs, ordersUrl())).total).toBe(requeued.length);
   });
 });

@@ -1,0 +1,272 @@
+import type { EngineConfig } from '../config';
+import type { EngineContext } from '../orders/context';
+import type { BucketKey, BucketStep, LimitsState } from '../aws/limits-table';
+import { RequestError, UnavailableError } from '../errors';
+import { retryTransient } from '../aws/transient';
+import { log } from '../log';
+
+/*
+ * Admission control (PROTOCOL.md v2 "Admission control"): per account, an `execute` token bucket, a `quote` token
+ * bucket, a cap on open orders and one on connections; per connection, a message bucket counting every route.
+ *
+ * The state lives in DynamoDB, one item per account (lib/aws/limits-table.ts), so every Lambda instance sees the same
+ * buckets. A message costs one conditional UpdateItem on that item, whatever it is charged to: its connection's
+ * message bucket, and for a valid `execute` also the order bucket and an open-order slot, or for a valid `quote` the
+ * quote bucket. That is the one DynamoDB round trip admission adds to the `execute` ack path.
+ *
+ * A process keeps what it last read of each account, only as a hint: it refuses without a round trip what the table
+ * would certainly refuse (a bucket's tat never decreases, so a tat seen too far ahead is at least that far ahead now).
+ * It never admits anything on its own.
+ */
+
+/**
+ * A token bucket as GCRA: one request per interval on average, up to `burst` at once after a quiet spell.
+ * Times are whole microseconds since the epoch (about 2^51 today, exact in a double and in DynamoDB's decimals), so the
+ * comparisons are exact: at epoch magnitude a fractional millisecond interval would round, and a bucket of 2 could
+ * refuse its second request. The interval is rounded up to the microsecond, so the rate is never exceeded.
+ */
+export interface TokenBucket {
+  perSecond: number;
+  burst: number;
+  intervalUs: number;
+  /** How far ahead of now the theoretical arrival time may be: (burst - 1) intervals. */
+  toleranceUs: number;
+}
+
+/** `perSecond` 0 is no limit (undefined). */
+export const tokenBucket = (perSecond: number, burst: number): TokenBucket | undefined => {
+  if (!(perSecond > 0)) return undefined;
+  const intervalUs = Math.max(1, Math.ceil(1_000_000 / perSecond));
+  const size = Math.max(1, Math.floor(burst));
+  return { perSecond, burst: size, intervalUs, toleranceUs: (size - 1) * intervalUs };
+};
+
+/** Milliseconds (a clock's reading) to the buckets' whole microseconds. */
+export const microsOf = (ms: number): number => Math.round(ms * 1000);
+
+/** `tat`: the theoretical arrival time after this request, in microseconds. */
+export type GcraOutcome = { admitted: true; tat: number } | { admitted: false; retryAfterMs: number };
+
+/**
+ * The generic cell rate algorithm, the decision LimitsTable.admit's conditional write makes (with raiseIdleBuckets
+ * for the first case, since DynamoDB has no max()):
+ * - no tat, or tat in the past: the bucket is full; admit, tat = now + interval;
+ * - tat - now <= tolerance: admit, tat = tat + interval;
+ * - otherwise refuse; it would be admitted once tat - tolerance is reached.
+ * Over any window of t it admits at most burst + t / interval requests, and a refused request changes nothing.
+ */
+export const gcra = (bucket: TokenBucket, tat: number | undefined, nowMs: number): GcraOutcome => {
+  const now = microsOf(nowMs);
+  if (tat === undefined || tat < now) return { admitted: true, tat: now + bucket.intervalUs };
+  if (tat - now <= bucket.toleranceUs) return { admitted: true, tat: tat + bucket.intervalUs };
+  return { admitted: false, retryAfterMs: retryAfterMsOf(bucket, tat, nowMs) };
+};
+
+/** Whole milliseconds (at least 1) until a bucket at `tat` admits again. */
+export const retryAfterMsOf = (bucket: TokenBucket, tat: number, nowMs: number): number =>
+  Math.max(1, Math.ceil((tat - bucket.toleranceUs - microsOf(nowMs)) / 1000));
+
+/** The deployment's limits (README "Limits"); undefined is no limit. */
+export interface AdmissionLimits {
+  orders: TokenBucket | undefined;
+  quotes: TokenBucket | undefined;
+  messages: TokenBucket | undefined;
+  /** 0: no limit. */
+  openOrders: number;
+  connections: number;
+}
+
+export const limitsOf = (config: EngineConfig): AdmissionLimits => ({
+  orders: tokenBucket(config.LIMIT_ORDERS_PER_SECOND, config.LIMIT_ORDERS_BURST),
+  quotes: tokenBucket(config.LIMIT_QUOTES_PER_SECOND, config.LIMIT_QUOTES_BURST),
+  messages: tokenBucket(config.LIMIT_MESSAGES_PER_SECOND, config.LIMIT_MESSAGES_BURST),
+  openOrders: config.LIMIT_OPEN_ORDERS,
+  connections: config.LIMIT_CONNECTIONS,
+});
+
+/** What a message is charged to, besides its connection's message bucket. */
+export type Charge = 'order' | 'quote' | 'message';
+
+const LABEL: Record<BucketKey, string> = { orders: 'orders', quotes: 'quotes', messages: 'messages on this connection' };
+const describe = (key: BucketKey, bucket: TokenBucket): string => `${LABEL[key]}: ${bucket.perSecond}/s, burst ${bucket.burst}`;
+
+/** No way to know when an open order will end; a typical execution takes a second or two. */
+export const OPEN_ORDERS_RETRY_AFTER_MS = 1_000;
+
+const rateLimited = (refusals: Array<{ key: BucketKey; bucket: TokenBucket; retryAfterMs: number }>): RequestError => {
+  const retryAfterMs = Math.max(...refusals.map((refusal) => refusal.retryAfterMs));
+  const limits = refusals.map((refusal) => describe(refusal.key, refusal.bucket));
+  return new RequestError(
+    'RATE_LIMITED',
+    `over the limit of ${limits.join('; ')}; nothing was done, retry after ${retryAfterMs} ms`,
+    refusals.map((refusal) => ({ path: '', message: `limit ${describe(refusal.key, refusal.bucket)}` })),
+    { retryAfterMs },
+  );
+};
+
+const tooManyOpenOrders = (max: number): RequestError =>
+  new RequestError(
+    'RATE_LIMITED',
+    `the account has ${max} open orders, its limit; nothing was done, retry once one of them is confirmed or failed`,
+    [{ path: '', message: `limit open orders: ${max}` }],
+    { retryAfterMs: OPEN_ORDERS_RETRY_AFTER_MS },
+  );
+
+/* What this process last read of each account (hints only; see the top of this file). Bounded, oldest evicted. */
+interface KnownAccount {
+  orders?: number;
+  quotes?: number;
+  connections: Map<string, number>;
+}
+const KNOWN_LIMIT = 10_000;
+/** Connections remembered per account (their $disconnect usually runs in another instance, which cannot forget them here). */
+const KNOWN_CONNECTIONS_LIMIT = 1_000;
+const known = new Map<string, KnownAccount>();
+
+const knownAccount = (owner: string): KnownAccount => {
+  let account = known.get(owner);
+  if (!account) {
+    if (known.size >= KNOWN_LIMIT) known.delete(known.keys().next().value as string);
+    account = { connections: new Map() };
+    known.set(owner, account);
+  }
+  return account;
+};
+
+const knownTat = (account: KnownAccount, key: BucketKey, connectionId: string): number | undefined =>
+  key === 'messages' ? account.connections.get(connectionId) : account[key];
+
+/**
+ * Keeps the larger of what was known and what the table said: tats only grow, so both are lower bounds (answers of
+ * concurrent requests arrive in any order, and an older one must not hide a newer one).
+ */
+const remember = (account: KnownAccount, state: LimitsState, connectionId: string): void => {
+  const larger = (known: number | undefined, read: number | undefined) => (read === undefined ? known : Math.max(known ?? read, read));
+  account.orders = larger(account.orders, state.orderTat);
+  account.quotes = larger(account.quotes, state.quoteTat);
+  const connection = larger(account.connections.get(connectionId), state.connectionTats[connectionId]);
+  if (connection === undefined) return;
+  if (!account.connections.has(connectionId) && account.connections.size >= KNOWN_CONNECTIONS_LIMIT) {
+    account.connections.delete(account.connections.keys().next().value as string);
+  }
+  account.connections.set(connectionId, connection);
+};
+
+const stateTat = (state: LimitsState, key: BucketKey, connectionId: string): number | undefined =>
+  key === 'messages' ? state.connectionTats[connectionId] : key === 'orders' ? state.orderTat : state.quoteTat;
+
+const ADMIT_BUDGET_MS = 3_000;
+
+/** What the admission reserved, which the caller must give back if the request ends up creating nothing. */
+export interface Admission {
+  openOrderReserved: boolean;
+}
+
+/**
+ * Admits one message of `connectionId` (owned by `owner`), charged to `charge`, or throws: RATE_LIMITED with
+ * `retryAfterMs` when a limit refuses it (nothing is charged then), FORBIDDEN when the connection is not registered,
+ * UNAVAILABLE when the table cannot be written in time.
+ */
+export const admit = async (ctx: EngineContext, params: { owner: string; connectionId: string; charge: Charge }): Promise<Admission> => {
+  const { owner, connectionId, charge } = params;
+  const limits = limitsOf(ctx.config);
+  const buckets: Array<{ key: BucketKey; bucket: TokenBucket }> = [];
+  if (limits.messages) buckets.push({ key: 'messages', bucket: limits.messages });
+  if (charge === 'order' && limits.orders) buckets.push({ key: 'orders', bucket: limits.orders });
+  if (charge === 'quote' && limits.quotes) buckets.push({ key: 'quotes', bucket: limits.quotes });
+  const reserveOpenOrder = charge === 'order' && limits.openOrders > 0;
+  if (buckets.length === 0 && !reserveOpenOrder) return { openOrderReserved: false };
+
+  const account = knownAccount(owner);
+  const nowMs = ctx.now();
+  const certain = buckets
+    .map(({ key, bucket }) => ({ key, bucket, outcome: gcra(bucket, knownTat(account, key, connectionId), nowMs) }))
+    .flatMap(({ key, bucket, outcome }) => (outcome.admitted ? [] : [{ key, bucket, retryAfterMs: outcome.retryAfterMs }]));
+  if (certain.length > 0) throw rateLimited(certain);
+
+  // One write decides (LimitsTable.admit): its form does not depend on what anyone saw, so concurrent requests on
+  // the same account never fail each other; each is judged at the moment it is written.
+  const steps: BucketStep[] = buckets.map(({ key, bucket }) => ({ key, intervalUs: bucket.intervalUs, toleranceUs: bucket.toleranceUs }));
+  const writeAtMs = ctx.now();
+  const written = await retryTransient(
+    () => ctx.limits.admit(owner, { nowUs: microsOf(writeAtMs), connectionId, steps, ...(reserveOpenOrder ? { openOrdersMax: limits.openOrders } : {}) }),
+    { deadlineMs: Date.now() + ADMIT_BUDGET_MS },
+  );
+  if (!written.ok) throw new UnavailableError('the engine is over capacity; nothing was recorded', { cause: written.error });
+  const { state } = written.value;
+  remember(account, state, connectionId);
+  if (written.value.ok) {
+    // A bucket that was idle keeps its old tat plus one interval: raise it to now so no credit is stored.
+    const idle = steps.filter(({ key }) => {
+      const tat = stateTat(state, key, connectionId);
+      return tat !== undefined && tat < microsOf(writeAtMs);
+    });
+    if (idle.length > 0) {
+      await ctx.limits
+        .raiseIdleBuckets(owner, { nowUs: microsOf(writeAtMs), connectionId, steps: idle })
+        .catch((error: unknown) => log.warn('could not raise an idle bucket', { owner, error }));
+    }
+    return { openOrderReserved: reserveOpenOrder };
+  }
+
+  // Refused: the item as it was says exactly why.
+  if (limits.messages && state.connectionTats[connectionId] === undefined) {
+    throw new RequestError('FORBIDDEN', 'this connection is not registered (it may predate this deployment); reconnect');
+  }
+  const refusals = buckets
+    .map(({ key, bucket }) => ({ key, bucket, tat: stateTat(state, key, connectionId) }))
+    .filter(({ bucket, tat }) => tat !== undefined && tat > microsOf(writeAtMs) + bucket.toleranceUs)
+    .map(({ key, bucket, tat }) => ({ key, bucket, retryAfterMs: retryAfterMsOf(bucket, tat as number, writeAtMs) }));
+  if (refusals.length > 0) throw rateLimited(refusals);
+  if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) throw tooManyOpenOrders(limits.openOrders);
+  throw new UnavailableError('the limits item changed under the request; nothing was recorded', { retryAfterMs: 100 });
+};
+
+/** Gives back an open-order slot. Best effort: never fails the caller (a lost release only makes the count stricter). */
+export const releaseOpenOrder = async (ctx: EngineContext, owner: string): Promise<void> => {
+  if (ctx.config.LIMIT_OPEN_ORDERS === 0) return;
+  await ctx.limits.releaseOpenOrder(owner).catch((error: unknown) => log.warn('could not release an open-order slot', { owner, error }));
+};
+
+/*
+ * Connections. The account item counts them and registers each one (`c#<connectionId>`, also its message bucket).
+ * $disconnect is best effort on AWS and a Lambda can die between the two writes of a connect or a disconnect, so a
+ * registration can outlive its connection. Repair: when an account reaches its cap, the registrations idle for longer
+ * than REGISTRATION_GRACE_MS are checked against the connections table (consistent BatchGetItem); those without a
+ * live row (deleted by $disconnect or by a 410 from the Management API, or past their 2 h TTL) are removed and the
+ * counter is set to what remains, in one conditional write. The grace keeps a connect in progress (registered, row
+ * not yet written) from being taken for a closed one.
+ */
+const REGISTRATION_GRACE_MS = 30_000;
+/** At most this many registrations removed per repair write (the expression's size). */
+const PRUNE_BATCH = 50;
+
+/** Registers a connection of `owner` under the account's cap; false when the account is at its cap. */
+export const registerConnection = async (ctx: EngineContext, owner: string, connectionId: string): Promise<boolean> => {
+  const max = ctx.config.LIMIT_CONNECTIONS;
+  const first = await ctx.limits.registerConnection(owner, connectionId, microsOf(ctx.now()), max);
+  if (first.ok) return true;
+  if (!(await pruneClosedConnections(ctx, owner, first.state))) return false;
+  return (await ctx.limits.registerConnection(owner, connectionId, microsOf(ctx.now()), max)).ok;
+};
+
+/** The repair above; true when it found closed connections (removed, or the item changed meanwhile: read it again). */
+export const pruneClosedConnections = async (ctx: EngineContext, owner: string, observed: LimitsState): Promise<boolean> => {
+  const idleBeforeUs = microsOf(ctx.now() - REGISTRATION_GRACE_MS);
+  const candidates = Object.entries(observed.connectionTats)
+    .filter(([, tat]) => tat < idleBeforeUs)
+    .map(([connectionId]) => connectionId);
+  if (candidates.length === 0) return false;
+  const live = await ctx.connections.liveIds(candidates, ctx.now());
+  const closed = candidates.filter((connectionId) => !live.has(connectionId)).slice(0, PRUNE_BATCH);
+  if (closed.length === 0) return false;
+  const pruned = await ctx.limits.pruneConnections(owner, { closed, observed, idleBeforeUs });
+  if (pruned) log.info('removed registrations of closed connections', { owner, count: closed.length });
+  return true;
+};
+
+/** Uncounts a connection that closed (or whose connect could not finish). Best effort. */
+export const releaseConnection = async (ctx: EngineContext, owner: string, connectionId: string): Promise<void> => {
+  knownAccount(owner).connections.delete(connectionId);
+  await ctx.limits.releaseConnection(owner, connectionId).catch((error: unknown) => log.warn('could not release a connection', { owner, connectionId, error }));
+};

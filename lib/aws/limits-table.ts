@@ -1,0 +1,252 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients';
+
+/*
+ * One item per account, keyed by `accountId`, holding everything admission control decides on (PROTOCOL.md v2
+ * "Admission control"; the policy is lib/accounts/admission.ts):
+ *   orderTat, quoteTat   the `execute` and `quote` token buckets, as GCRA theoretical arrival times (microseconds
+ *                        since the epoch, whole numbers: see TokenBucket in lib/accounts/admission.ts)
+ *   openOrders           non-terminal orders: +1 when an order is admitted, -1 when it reaches a terminal status
+ *   connections          registered connections: +1 on $connect, -1 on $disconnect (or when found closed)
+ *   c#<connectionId>     one per registered connection: that connection's message bucket (its tat; the connect time
+ *                        until its first message, in microseconds too). Present exactly while the connection is counted.
+ * Every change is one conditional UpdateItem on this item, never a transaction: the item is hot (all of an account's
+ * admissions meet here), and DynamoDB serialises single-item updates where concurrent transactions would conflict.
+ */
+
+export type BucketKey = 'orders' | 'quotes' | 'messages';
+
+/** One GCRA bucket charged by an admission (lib/accounts/admission.ts `gcra`). */
+export interface BucketStep {
+  key: BucketKey;
+  intervalUs: number;
+  toleranceUs: number;
+}
+
+/** The numbers of one account's item (undefined where absent). */
+export interface LimitsState {
+  orderTat?: number;
+  quoteTat?: number;
+  openOrders?: number;
+  connections?: number;
+  /** Registered connections and the tat of each one's message bucket. */
+  connectionTats: Record<string, number>;
+}
+
+export type LimitsWrite = { ok: true; state: LimitsState } | { ok: false; state: LimitsState };
+
+const CONNECTION_PREFIX = 'c#';
+const ATTRIBUTE: Record<Exclude<BucketKey, 'messages'>, string> = { orders: 'orderTat', quotes: 'quoteTat' };
+
+/**
+ * Numbers out of an item: the document client's plain values on success, or the raw AttributeValues that a failed
+ * condition returns (lib-dynamodb does not unmarshall `ReturnValuesOnConditionCheckFailure`).
+ */
+const numberOf = (value: unknown): number | undefined => {
+  if (typeof value === 'number') return value;
+  if (value && typeof value === 'object' && 'N' in value) return Number((value as { N: string }).N);
+  return undefined;
+};
+
+export const stateOf = (item: Record<string, unknown> | undefined): LimitsState => {
+  const state: LimitsState = { connectionTats: {} };
+  for (const [name, value] of Object.entries(item ?? {})) {
+    const number = numberOf(value);
+    if (number === undefined) continue;
+    if (name.startsWith(CONNECTION_PREFIX)) state.connectionTats[name.slice(CONNECTION_PREFIX.length)] = number;
+    else if (name === 'orderTat') state.orderTat = number;
+    else if (name === 'quoteTat') state.quoteTat = number;
+    else if (name === 'openOrders') state.openOrders = number;
+    else if (name === 'connections') state.connections = number;
+  }
+  return state;
+};
+
+const failedItem = (error: ConditionalCheckFailedException): Record<string, unknown> | undefined =>
+  (error as { Item?: Record<string, unknown> }).Item;
+
+export class LimitsTable {
+  constructor(private readonly tableName: string) {}
+
+  /**
+   * One admission: every bucket and, when `openOrdersMax` is set, one open-order slot, in one conditional UpdateItem
+   * whose form does not depend on what the writer last saw, so concurrent admissions never fail each other (DynamoDB
+   * serialises them; each is refused only if the item, as it then is, is over a limit). Per bucket: condition
+   * `tat <= now + tolerance`, update `tat = if_not_exists(tat, now) + interval`. A tat left behind `now` by an idle
+   * spell is raised to `now` afterwards (`raiseIdleBuckets`), because DynamoDB has no max(). A failed condition
+   * returns the whole item as it was. The message bucket exists from `$connect` on: absent means not registered.
+   */
+  async admit(accountId: string, params: { nowUs: number; connectionId: string; steps: BucketStep[]; openOrdersMax?: number }): Promise<LimitsWrite> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':now': params.nowUs };
+    const conditions: string[] = [];
+    const sets: string[] = [];
+    for (const [index, step] of params.steps.entries()) {
+      const name = `#b${index}`;
+      names[name] = this.attributeOf(step.key, params.connectionId);
+      values[`:l${index}`] = params.nowUs + step.toleranceUs;
+      values[`:i${index}`] = step.intervalUs;
+      conditions.push(step.key === 'messages' ? `${name} <= :l${index}` : `(attribute_not_exists(${name}) OR ${name} <= :l${index})`);
+      sets.push(`${name} = if_not_exists(${name}, :now) + :i${index}`);
+    }
+    let add = '';
+    if (params.openOrdersMax !== undefined) {
+      names['#open'] = 'openOrders';
+      values[':maxOpen'] = params.openOrdersMax;
+      values[':one'] = 1;
+      conditions.push('(attribute_not_exists(#open) OR #open < :maxOpen)');
+      add = ' ADD #open :one';
+    }
+    if (conditions.length === 0) return { ok: true, state: { connectionTats: {} } };
+    if (sets.length === 0) delete values[':now'];
+    try {
+      const result = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: `${sets.length ? `SET ${sets.join(', ')}` : ''}${add}`.trim(),
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, state: stateOf(result.Attributes) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { ok: false, state: stateOf(failedItem(error)) };
+      throw error;
+    }
+  }
+
+  /**
+   * Raises each bucket still behind `now` to `now + interval`: a full bucket charged with the admission that found it
+   * idle, and no stored credit. Only admissions that landed between that charge and this write are not counted.
+   */
+  async raiseIdleBuckets(accountId: string, params: { nowUs: number; connectionId: string; steps: BucketStep[] }): Promise<void> {
+    await Promise.all(
+      params.steps.map(async ({ key, intervalUs }) => {
+        try {
+          await dynamo().send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { accountId },
+              UpdateExpression: 'SET #b = :charged',
+              ConditionExpression: '#b < :now',
+              ExpressionAttributeNames: { '#b': this.attributeOf(key, params.connectionId) },
+              ExpressionAttributeValues: { ':now': params.nowUs, ':charged': params.nowUs + intervalUs },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+  }
+
+  private attributeOf(key: BucketKey, connectionId: string): string {
+    return key === 'messages' ? CONNECTION_PREFIX + connectionId : ATTRIBUTE[key];
+  }
+
+  /** Frees one open-order slot; never below zero (orders admitted before the counter existed are not counted). */
+  async releaseOpenOrder(accountId: string): Promise<void> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: 'ADD openOrders :minusOne',
+          ConditionExpression: 'openOrders > :zero',
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Counts a new connection while the account holds fewer than `max`. Idempotent: a connection already registered
+   * (a repeated $connect) is not counted twice. On refusal, returns the item so the caller can look for closed ones.
+   */
+  async registerConnection(accountId: string, connectionId: string, nowUs: number, max: number): Promise<LimitsWrite> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          // Registered with a full message bucket: its tat just before now.
+          UpdateExpression: 'SET #c = :full ADD connections :one',
+          ConditionExpression: 'attribute_not_exists(#c) AND (attribute_not_exists(connections) OR connections < :max)',
+          ExpressionAttributeNames: { '#c': CONNECTION_PREFIX + connectionId },
+          ExpressionAttributeValues: { ':full': nowUs - 1, ':one': 1, ':max': max },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, state: { connectionTats: {} } };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const state = stateOf(failedItem(error));
+      return { ok: connectionId in state.connectionTats, state };
+    }
+  }
+
+  /** Uncounts a connection; false when it was not registered (already released, or pruned as closed). */
+  async releaseConnection(accountId: string, connectionId: string): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: 'REMOVE #c ADD connections :minusOne',
+          ConditionExpression: 'attribute_exists(#c)',
+          ExpressionAttributeNames: { '#c': CONNECTION_PREFIX + connectionId },
+          ExpressionAttributeValues: { ':minusOne': -1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Uncounts connections found closed, and sets the counter to the registrations that remain, as long as nothing
+   * changed since `observed` was read (the count, and each closed connection still registered and still idle since
+   * before `idleBeforeUs`). False when something did: the caller reads again.
+   */
+  async pruneConnections(accountId: string, params: { closed: string[]; observed: LimitsState; idleBeforeUs: number }): Promise<boolean> {
+    if (params.closed.length === 0) return false;
+    const names: Record<string, string> = {};
+    const conditions: string[] = [];
+    params.closed.forEach((connectionId, index) => {
+      names[`#c${index}`] = CONNECTION_PREFIX + connectionId;
+      conditions.push(`#c${index} < :idleBefore`);
+    });
+    const registered = Object.keys(params.observed.connectionTats).length;
+    const values: Record<string, unknown> = { ':idleBefore': params.idleBeforeUs, ':remaining': registered - params.closed.length };
+    if (params.observed.connections === undefined) conditions.push('attribute_not_exists(connections)');
+    else {
+      values[':observed'] = params.observed.connections;
+      conditions.push('connections = :observed');
+    }
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: `SET connections = :remaining REMOVE ${Object.keys(names).join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { engineEnv, executeBody, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
+import { dynamoClient, purgeQueues, resource, sqsClient } from './support/stack';
+import { createEngineContext, type EngineContext } from '../../lib/orders/context';
+import { parseConfig } from '../../lib/config';
+import { admit, registerConnection, type Charge } from '../../lib/accounts/admission';
+import { closeConnection, openConnection } from '../../lib/accounts/connections';
+import { hashApiKey } from '../../lib/accounts/api-key';
+import { placeOrder } from '../../lib/orders/place-order';
+import { validateExecute } from '../../lib/orders/request';
+import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { RequestError } from '../../lib/errors';
+
+/*
+ * Admission control against DynamoDB Local (PROTOCOL.md v2 "Admission control"): the conditional writes of
+ * lib/aws/limits-table.ts make the decisions lib/accounts/admission.ts computes, across "instances" and under
+ * concurrency; refusals change nothing; open-order slots and connections are counted and given back.
+ * Each test uses its own account, so what one process remembers of an account cannot leak between tests.
+ */
+const sqs = sqsClient();
+const db = DynamoDBDocumentClient.from(dynamoClient());
+const limitsTable = (): string => resource('LimitsTable').name;
+
+const LIMITS = {
+  LIMIT_ORDERS_PER_SECOND: '5',
+  LIMIT_ORDERS_BURST: '3',
+  LIMIT_QUOTES_PER_SECOND: '2',
+  LIMIT_QUOTES_BURST: '5',
+  LIMIT_OPEN_ORDERS: '3',
+  LIMIT_CONNECTIONS: '2',
+  LIMIT_MESSAGES_PER_SECOND: '10',
+  LIMIT_MESSAGES_BURST: '5',
+};
+
+/** An engine with the limits above (and overrides) whose clock the test moves. */
+const engineAt = (overrides: Record<string, string> = {}): { ctx: EngineContext; clock: { now: number }; writes: () => number } => {
+  const clock = { now: Date.now() };
+  const ctx = createEngineContext(parseConfig(engineEnv({ ...LIMITS, ...overrides })), () => clock.now);
+  stubDirectPosts(ctx);
+  let writes = 0;
+  const realAdmit = ctx.limits.admit.bind(ctx.limits);
+  ctx.limits.admit = (...args) => {
+    writes++;
+    return realAdmit(...args);
+  };
+  return { ctx, clock, writes: () => writes };
+};
+
+const item = async (accountId: string): Promise<Record<string, unknown> | undefined> =>
+  (await db.send(new GetCommand({ TableName: limitsTable(), Key: { accountId }, ConsistentRead: true }))).Item;
+
+/** Another instance moved a bucket: the process's hint about it is now stale. */
+const setAttribute = (accountId: string, name: string, value: number) =>
+  db.send(new UpdateCommand({ TableName: limitsTable(), Key: { accountId }, UpdateExpression: 'SET #n = :v', ExpressionAttributeNames: { '#n': name }, ExpressionAttributeValues: { ':v': value } }));
+
+const refusal = async (promise: Promise<unknown>): Promise<RequestError> => {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(RequestError);
+  return error as RequestError;
+};
+
+const newAccount = () => ({ owner: `acct-${randomUUID()}`, connectionId: `conn-${randomUUID()}` });
+
+beforeAll(() => useEngineEnv());
+beforeEach(() => purgeQueues(sqs));
+afterAll(() => sqs.destroy());
+
+describe('per-connection messages', () => {
+  it('admits the burst, then answers RATE_LIMITED with the exact retryAfterMs; a refusal changes nothing; admitted again after it', async () => {
+    const { ctx, clock, writes } = engineAt();
+    const { owner, connectionId } = newAccount();
+    expect(await registerConnection(ctx, owner, connectionId)).toBe(true);
+    const message = () => admit(ctx, { owner, connectionId, charge: 'message' });
+
+    for (let n = 0; n < 5; n++) await message();
+    expect(writes()).toBe(5);
+    const before = await item(owner);
+    // 10/s, burst 5: the bucket's tat is now 5 intervals (500 ms) ahead; the tolerance is 400 ms.
+    const refused = await refusal(message());
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 100 });
+    expect(refused.message).toMatch(/messages on this connection: 10\/s, burst 5/);
+    // This process saw the tat with its last write: a certain refusal costs no round trip and changes nothing.
+    expect(writes()).toBe(5);
+    expect(await item(owner)).toEqual(before);
+
+    clock.now += 99;
+    await expect(message()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1 });
+    clock.now += 1;
+    await message();
+    expect(writes()).toBe(6);
+  });
+
+  it('the table refuses what another instance used up, with its retryAfterMs, and changes nothing', async () => {
+    const { ctx, clock, writes } = engineAt();
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    await admit(ctx, { owner, connectionId, charge: 'message' });
+    // Another instance admitted a burst meanwhile: the tat is 450 ms ahead (tolerance 400 ms).
+    await setAttribute(owner, `c#${connectionId}`, (clock.now + 450) * 1000);
+    const before = await item(owner);
+    await expect(admit(ctx, { owner, connectionId, charge: 'message' })).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 50 });
+    expect(writes()).toBe(2);
+    expect(await item(owner)).toEqual(before);
+  });
+
+  it('a concurrent flood on one connection, on the real clock: the burst and the rate are admitted, the rest RATE_LIMITED', async () => {
+    const ctx = createEngineContext(parseConfig(engineEnv(LIMITS)));
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 60 }, () => admit(ctx, { owner, connectionId, charge: 'message' })));
+    const elapsedS = (Date.now() - started) / 1000;
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as RequestError] : []));
+    for (const error of refused) expect(error).toMatchObject({ code: 'RATE_LIMITED' });
+    const admitted = results.length - refused.length;
+    expect(admitted).toBeGreaterThanOrEqual(5);
+    expect(admitted).toBeLessThanOrEqual(5 + Math.ceil(10 * elapsedS));
+  });
+
+  it('a connection that is not registered on its account is refused FORBIDDEN', async () => {
+    const { ctx } = engineAt();
+    const { owner, connectionId } = newAccount();
+    await expect(admit(ctx, { owner, connectionId, charge: 'message' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
+
+describe('account buckets', () => {
+  it('an idle bucket stores no credit: the admission that finds it behind now raises it to now + interval', async () => {
+    const { ctx, clock, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    expect(writes()).toBe(1);
+    // An hour later the tat is far behind now: the admission charges it, then raises it to now + one interval (500 ms).
+    clock.now += 3_600_000;
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    expect(writes()).toBe(2);
+    expect((await item(owner))?.quoteTat).toBe((clock.now + 500) * 1000);
+    // So the hour of idleness bought no more than the burst: 4 more at once (burst 5), then RATE_LIMITED.
+    for (let n = 0; n < 4; n++) await admit(ctx, { owner, connectionId, charge: 'quote' });
+    await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('concurrent requests at one instant: exactly the burst is admitted, the rest RATE_LIMITED', async () => {
+    const { ctx } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => admit(ctx, { owner, connectionId, charge: 'quote' })));
+    const admitted = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as RequestError] : []));
+    expect(admitted).toHaveLength(5);
+    expect(refused).toHaveLength(15);
+    for (const error of refused) expect(error).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    expect((await item(owner))?.quoteTat).toBeGreaterThan(0);
+  });
+
+  it('orders: the burst, then the open-order cap; a refusal takes no slot; a released slot admits again', async () => {
+    const { ctx, clock } = engineAt();
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    const order = (charge: Charge = 'order') => admit(ctx, { owner, connectionId, charge });
+    for (let n = 0; n < 3; n++) await expect(order()).resolves.toEqual({ openOrderReserved: true });
+    // 5/s, burst 3: the fourth at the same instant is over the rate.
+    await expect(order()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 200 });
+    expect((await item(owner))?.openOrders).toBe(3);
+    // A second later the bucket has tokens again, but three orders are open: the cap refuses, and takes nothing.
+    clock.now += 1_000;
+    const capped = await refusal(order());
+    expect(capped).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1_000 });
+    expect(capped.message).toMatch(/3 open orders/);
+    expect(await item(owner)).toMatchObject({ openOrders: 3 });
+    // A quote is not an order: it is not held back by the open-order cap.
+    await expect(order('quote')).resolves.toEqual({ openOrderReserved: false });
+    await ctx.limits.releaseOpenOrder(owner);
+    await expect(order()).resolves.toEqual({ openOrderReserved: true });
+    expect((await item(owner))?.openOrders).toBe(3);
+  });
+
+  it('0 turns a limit off: no bucket is written for it', async () => {
+    const { ctx, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0', LIMIT_QUOTES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    for (let n = 0; n < 20; n++) await admit(ctx, { owner, connectionId, charge: 'quote' });
+    expect(writes()).toBe(0);
+    expect(await item(owner)).toBeUndefined();
+  });
+});
+
+describe('open-order slots follow the orders', () => {
+  it('an order gives its slot back when it ends; a duplicate clientOrderId gives back the slot it was admitted with', async () => {
+    // The real clock: the execution below waits on the mock chain's timeline.
+    const ctx = createEngineContext(parseConfig(engineEnv(LIMITS)));
+    stubDirectPosts(ctx);
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    const place = async (clientOrderId: string) => {
+      const admission = await admit(ctx, { owner, connectionId, charge: 'order' });
+      return placeOrder(ctx, {
+        connectionId,
+        owner,
+        endpoint: 'http://127.0.0.1:9',
+        order: validateExecute(executeBody({ clientOrderId }), { testHooks: true }),
+        openOrderReserved: admission.openOrderReserved,
+      });
+    };
+    const placed = await place('adm-1');
+    expect(placed.created).toBe(true);
+    expect((await item(owner))?.openOrders).toBe(1);
+    const duplicate = await place('adm-1');
+    expect(duplicate).toMatchObject({ orderId: placed.orderId, created: false });
+    expect((await item(owner))?.openOrders).toBe(1);
+
+    const [message] = await takeMessages(sqs, resource('OrdersQueue').url as string, 1);
+    expect(JSON.parse(message!.body)).toMatchObject({ orderId: placed.orderId });
+    await expect(executeOrderMessage(ctx, { messageId: message!.messageId, body: message!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 })).resolves.toEqual({ kind: 'done' });
+    expect(await ctx.orders.get(placed.orderId)).toMatchObject({ status: 'confirmed' });
+    expect((await item(owner))?.openOrders).toBe(0);
+    // Never below zero, whatever gives back a slot it did not take.
+    await ctx.limits.releaseOpenOrder(owner);
+    expect((await item(owner))?.openOrders).toBe(0);
+  });
+});
+
+describe('connections per account', () => {
+  const seedKey = async (ctx: EngineContext, accountId: string): Promise<string> => {
+    const apiKey = `sk_test_${randomUUID()}`;
+    await ctx.accounts.put({ apiKeyHash: hashApiKey(apiKey), accountId, label: 'itest', createdAt: new Date().toISOString() });
+    return apiKey;
+  };
+  const connectEvent = (apiKey: string, connectionId = `conn-${randomUUID()}`) =>
+    ({ requestContext: { connectionId }, queryStringParameters: { apiKey } }) as unknown as Parameters<typeof openConnection>[1];
+
+  it('refuses a connection over the cap with no row; a $disconnect frees its place', async () => {
+    const { ctx } = engineAt();
+    const { owner } = newAccount();
+    const apiKey = await seedKey(ctx, owner);
+    const [first, second, third] = [connectEvent(apiKey), connectEvent(apiKey), connectEvent(apiKey)];
+    await expect(openConnection(ctx, first)).resolves.toEqual({ outcome: 'opened', owner });
+    await expect(openConnection(ctx, second)).resolves.toEqual({ outcome: 'opened', owner });
+    // A repeated $connect of the same connection is not counted twice.
+    await expect(openConnection(ctx, second)).resolves.toEqual({ outcome: 'opened', owner });
+    await expect(openConnection(ctx, third)).resolves.toEqual({ outcome: 'over-limit', limit: 2 });
+    expect(await ctx.connections.get(third.requestContext.connectionId, ctx.now())).toBeUndefined();
+    expect(await item(owner)).toMatchObject({ connections: 2 });
+
+    await closeConnection(ctx, first.requestContext.connectionId);
+    expect(await item(owner)).toMatchObject({ connections: 1 });
+    // A second $disconnect of the same connection does not uncount another one.
+    await closeConnection(ctx, first.requestContext.connectionId);
+    expect(await item(owner)).toMatchObject({ connections: 1 });
+    await expect(openConnection(ctx, third)).resolves.toEqual({ outcome: 'opened', owner });
+    expect(await item(owner)).toMatchObject({ connections: 2 });
+  });
+
+  it('a missed $disconnect is repaired when the cap is hit: closed connections idle past the grace are uncounted', async () => {
+    const { ctx, clock } = engineAt();
+    const { owner } = newAccount();
+    const apiKey = await seedKey(ctx, owner);
+    const live = connectEvent(apiKey);
+    const lost = connectEvent(apiKey);
+    await openConnection(ctx, live);
+    await openConnection(ctx, lost);
+    // The connection closed, its row went (a 410 seen by the notifier), but its $disconnect never reached the count.
+    await ctx.connections.delete(lost.requestContext.connectionId);
+    const next = connectEvent(apiKey);
+    // Within the grace (a connect may be half done), nothing is taken for closed.
+    await expect(openConnection(ctx, next)).resolves.toEqual({ outcome: 'over-limit', limit: 2 });
+    clock.now += 31_000;
+    await expect(openConnection(ctx, next)).resolves.toEqual({ outcome: 'opened', owner });
+    const after = await item(owner);
+    expect(after?.connections).toBe(2);
+    expect(Object.keys(after ?? {}).filter((name) => name.startsWith('c#')).sort()).toEqual(
+      [`c#${live.requestContext.connectionId}`, `c#${next.requestContext.connectionId}`].sort(),
+    );
+    // The live connection, idle as long, was kept.
+    await expect(admit(ctx, { owner, connectionId: live.requestContext.connectionId, charge: 'message' })).resolves.toBeDefined();
+  });
+});
