@@ -123,15 +123,11 @@ export class OrderExecution {
       }
       if (IN_PROGRESS.has(order.status)) {
         if (this.heldByLiveExecution(order)) {
-          // A second receipt of the holder's own message: that message stays with the holder, this copy can go.
-          if ((order.leaseHolder ?? '').split('#')[0] === this.delivery.messageId) {
-            log.info('order is being executed by another receipt of this message; leaving it', { orderId: order.orderId, holder: order.leaseHolder });
-            return { kind: 'done' };
-          }
           /*
-           * Another message (a re-enqueue, a resume after a restart): leave the order to its holder, but come back when
-           * the lease ends, because the holder may have died with its own message (a whole-stack crash loses the
-           * in-memory queue, and this copy is then the order's only message).
+           * Leave the order to its holder, but come back when the lease ends: the holder may have died with its own
+           * message (a whole-stack crash loses the in-memory queue, and this copy is then the order's only message),
+           * or this may be the holder's own message invoked again after the host died mid-invocation. A look after
+           * the lease finds the order terminal (and drops), or takes it over.
            */
           const visibilitySeconds = Math.max(1, Math.ceil((order.leaseUntilMs - this.ctx.now()) / 1000) + 1);
           log.info('order is being executed by another delivery; looking again when its lease ends', { orderId: order.orderId, holder: order.leaseHolder, inSeconds: visibilitySeconds });
