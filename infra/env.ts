@@ -17,7 +17,10 @@ export const dummyCredentialEnv = (): Record<string, string> => ({
 });
 
 export interface Ports {
+  /** The WebSocket edge clients connect to (infra/ws-edge.ts). */
   ws: number;
+  /** serverless-offline's own WebSocket and Management API port, behind the edge. */
+  offlineWs: number;
   http: number;
   lambda: number;
   sqs: number;
@@ -32,9 +35,10 @@ const intFromEnv = (env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return n;
 };
 
-/** Ports from env (WS_PORT, HTTP_PORT, LAMBDA_PORT are also read by serverless.yml through ${env:...}). */
+/** Ports from env (serverless.yml reads HTTP_PORT, LAMBDA_PORT and OFFLINE_WS_PORT through ${env:...}). */
 export const portsFromEnv = (env: NodeJS.ProcessEnv = process.env): Ports => ({
   ws: intFromEnv(env, 'WS_PORT', 3001),
+  offlineWs: intFromEnv(env, 'OFFLINE_WS_PORT', 3003),
   http: intFromEnv(env, 'HTTP_PORT', 3000),
   lambda: intFromEnv(env, 'LAMBDA_PORT', 3002),
   sqs: intFromEnv(env, 'SQS_PORT', 9324),

@@ -45,7 +45,7 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
     AWS_ENDPOINT_URL_DYNAMODB: o.dynamoEndpoint,
     WS_MGMT_ENDPOINT: `http://127.0.0.1:${o.wsPort}`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    WS_PORT: String(o.wsPort),
+    OFFLINE_WS_PORT: String(o.wsPort),
     HTTP_PORT: String(o.httpPort),
     LAMBDA_PORT: String(o.lambdaPort),
     STAGE: o.stage,

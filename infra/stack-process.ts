@@ -56,13 +56,14 @@ export const spawnStackProcess = async (options: {
   readyTimeoutMs?: number;
   onStderrLine?: (line: string) => void;
 }): Promise<StackProcess> => {
-  const [ws, http, lambda, sqs, dynamodb] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+  const [ws, offlineWs, http, lambda, sqs, dynamodb] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const dir = mkdtempSync(join(tmpdir(), `engine-${options.stage}-`));
   const stateFile = join(dir, 'stack.json');
   const env = {
     ...process.env,
     STAGE: options.stage,
     WS_PORT: String(ws),
+    OFFLINE_WS_PORT: String(offlineWs),
     HTTP_PORT: String(http),
     LAMBDA_PORT: String(lambda),
     SQS_PORT: String(sqs),

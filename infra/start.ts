@@ -20,6 +20,7 @@ import { type EventSourcePoller, type Invoke, mappingsFromConfig, startEventSour
 import { createLogger } from './log';
 import { type Offline, type OfflineOptions, startOffline } from './offline';
 import { provision } from './provision';
+import { type WsEdge, startWsEdge } from './ws-edge';
 import { loadServerlessConfig } from './serverless-config';
 
 const t0 = Date.now();
@@ -59,6 +60,7 @@ let sqsEmulator: SqsEmulator | undefined;
 let dynamo: DynamoDbLocal | undefined;
 let offline: Offline | undefined;
 let poller: EventSourcePoller | undefined;
+let edge: WsEdge | undefined;
 let shuttingDown = false;
 
 const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string }): void => {
@@ -92,6 +94,8 @@ const shutdown = async (code: number): Promise<never> => {
     process.exit(code || 1);
   }, 15_000);
   force.unref();
+  // Clients first, with 1001, so they hear a planned stop rather than a crash.
+  await edge?.stop().catch((e: unknown) => log.warn(`edge stop: ${String(e)}`));
   await poller?.stop({ abandon: true }).catch((e: unknown) => log.warn(`poller stop: ${String(e)}`));
   await offline?.stop().catch((e: unknown) => log.warn(`offline stop: ${String(e)}`));
   await sqsEmulator?.stop().catch((e: unknown) => log.warn(`fauxqs stop: ${String(e)}`));
@@ -120,6 +124,15 @@ const resumeOpenOrders = async (functionName: string | undefined, lambda: Lambda
       await sleep(300 * attempt);
     }
   }
+};
+
+/** EDGE_SEND_BUFFER_BYTES: what may wait for one client before it is cut (infra/ws-edge.ts). */
+const sendBufferBytesFromEnv = (): number | undefined => {
+  const raw = process.env.EDGE_SEND_BUFFER_BYTES;
+  if (raw === undefined || raw === '') return undefined;
+  const bytes = Number(raw);
+  if (!Number.isInteger(bytes) || bytes < 1024) throw new Error(`EDGE_SEND_BUFFER_BYTES must be an integer >= 1024, got '${raw}'`);
+  return bytes;
 };
 
 let stateEndpoints: Parameters<typeof writeState>[0] | undefined;
@@ -206,7 +219,7 @@ const stopLeftovers = async (): Promise<void> => {
 const main = async (): Promise<void> => {
   await stopLeftovers();
   // `serverless print` (~1 s) runs while the emulators start.
-  const portEnv = { WS_PORT: String(ports.ws), HTTP_PORT: String(ports.http), LAMBDA_PORT: String(ports.lambda) };
+  const portEnv = { OFFLINE_WS_PORT: String(ports.offlineWs), HTTP_PORT: String(ports.http), LAMBDA_PORT: String(ports.lambda) };
   const configPromise = loadServerlessConfig({ stage, env: portEnv });
   configPromise.catch(() => undefined); // awaited below; avoid an unhandled rejection while emulators start
   let sqsEndpoint: string;
@@ -263,7 +276,7 @@ const main = async (): Promise<void> => {
     region,
     sqsEndpoint,
     dynamoEndpoint,
-    wsPort: ports.ws,
+    wsPort: ports.offlineWs,
     httpPort: ports.http,
     lambdaPort: ports.lambda,
     log: log.child('offline'),
@@ -310,6 +323,12 @@ const main = async (): Promise<void> => {
   };
   offline = await startOffline(offlineOptions);
   supervise(offline);
+  edge = await startWsEdge({
+    port: ports.ws,
+    upstreamPort: ports.offlineWs,
+    sendBufferBytes: sendBufferBytesFromEnv(),
+    log: log.child('edge'),
+  });
 
   const lambda = new LambdaClient({
     endpoint: endpoints.lambda,
