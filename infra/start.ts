@@ -200,7 +200,8 @@ const stopLeftovers = async (): Promise<void> => {
   if (previous.pid && previous.pid !== process.pid && alive(previous.pid)) {
     throw new Error(`another stack (pid ${previous.pid}) is running with state file ${stateFile}; stop it first`);
   }
-  for (const pid of [previous.offlinePid, previous.dynamoPid]) {
+  const stopped: string[] = [];
+  for (const [what, pid] of [['serverless-offline', previous.offlinePid], ['DynamoDB Local', previous.dynamoPid]] as const) {
     if (!pid || !alive(pid)) continue;
     let commandLine = '';
     try {
@@ -208,12 +209,14 @@ const stopLeftovers = async (): Promise<void> => {
     } catch {
       continue;
     }
+    // A PID the system gave to something else since is left alone: only our own command lines are stopped.
     if (commandLine.includes(repoRoot) || commandLine.includes('DynamoDBLocal.jar')) {
-      log.warn(`stopping pid ${pid} left over from a previous run (${commandLine.slice(0, 120)})`);
       process.kill(pid, 'SIGKILL');
       for (let waited = 0; alive(pid) && waited < 5_000; waited += 50) await sleep(50);
+      stopped.push(`${what} (pid ${pid})`);
     }
   }
+  if (stopped.length > 0) log.warn(`stopped ${stopped.join(' and ')} left over from a previous run killed without its children (${stateFile})`);
 };
 
 const main = async (): Promise<void> => {
@@ -232,7 +235,7 @@ const main = async (): Promise<void> => {
       throw new Error(`LocalStack is not answering at ${sqsEndpoint}: run \`docker compose -f localstack-compose.yml up -d\` first`);
     }
   } else {
-    // P12: DynamoDB Local binds all interfaces (no host option); fauxqs binds 127.0.0.1 only.
+    // Both bind 127.0.0.1 only (DynamoDB Local through its loopback launcher, infra/java/LoopbackDynamoDbLocal.java).
     [sqsEmulator, dynamo] = await Promise.all([
       startSqsEmulator({ port: ports.sqs, region }),
       startDynamoDbLocal({ port: ports.dynamodb, log: log.child('dynamodb'), ...(dataDir ? { dataDir } : {}) }),

@@ -31,6 +31,8 @@ export const DEFAULT_SEND_BUFFER_BYTES = 1024 * 1024;
 /** RFC 6455 section 7.4.1 close codes the edge sends. */
 const GOING_AWAY = 1001;
 const SERVICE_RESTART = 1012;
+/** How long a client whose upstream vanished waits for a shutdown to close it with 1001 instead. */
+const LOST_UPSTREAM_GRACE_MS = 250;
 /** Codes a peer may report but nobody may send (RFC 6455 section 7.4.1): 1005 no status, 1006 abnormal, 1015 TLS. */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
@@ -119,7 +121,8 @@ export const startWsEdge = async (options: WsEdgeOptions): Promise<WsEdge> => {
 
     upstream.on('message', (data: Buffer, isBinary) => {
       if (client.readyState !== WebSocket.OPEN) return;
-      if (client.bufferedAmount + data.length > sendBufferBytes) {
+      // What already waits is judged, not the new frame: one large answer to a client that reads is fine.
+      if (client.bufferedAmount > sendBufferBytes) {
         counts.cutSlowReaders++;
         log.warn(`cut a client that stopped reading: ${client.bufferedAmount} bytes waiting for it (EDGE_SEND_BUFFER_BYTES ${sendBufferBytes})`);
         client.terminate();
@@ -138,8 +141,15 @@ export const startWsEdge = async (options: WsEdgeOptions): Promise<WsEdge> => {
     });
     upstream.on('close', (code, reason) => {
       if (client.readyState !== WebSocket.OPEN) return;
-      if (code === 1006) client.close(SERVICE_RESTART, 'the engine is restarting; reconnect');
-      else if (RESERVED_CLOSE_CODES.has(code)) client.close();
+      if (code === 1006) {
+        /*
+         * Ctrl-C reaches the whole process group: serverless-offline may drop its sockets a moment before this
+         * process starts its own shutdown. Waiting briefly lets that shutdown answer 1001 rather than 1012.
+         */
+        setTimeout(() => {
+          if (client.readyState === WebSocket.OPEN && !stopping) client.close(SERVICE_RESTART, 'the engine is restarting; reconnect');
+        }, LOST_UPSTREAM_GRACE_MS).unref();
+      } else if (RESERVED_CLOSE_CODES.has(code)) client.close();
       else client.close(code, closeReason(reason));
     });
     // An 'error' without a listener would throw; each is followed by 'close', which does the work.
@@ -152,8 +162,12 @@ export const startWsEdge = async (options: WsEdgeOptions): Promise<WsEdge> => {
       refuseUpgrade(socket, 503, 'Service Unavailable', 'the engine is shutting down');
       return;
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.test(name)) headers[name] = value;
+    // From the raw headers, so a header sent twice reaches $connect twice (Node would join it into one value).
+    const headers: Record<string, string[]> = {};
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = (req.rawHeaders[i] as string).toLowerCase();
+      if (!NOT_FORWARDED.test(name)) (headers[name] ??= []).push(req.rawHeaders[i + 1] as string);
+    }
     const protocols = req.headers['sec-websocket-protocol']?.split(',').map((p) => p.trim()).filter(Boolean);
     const upstream = new WebSocket(`ws://127.0.0.1:${options.upstreamPort}${req.url ?? '/'}`, protocols, {
       headers,

@@ -40,14 +40,19 @@ export type RequestErrorCode =
   | 'UNKNOWN_TOKEN'
   | 'NOT_FOUND'
   | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  /** A clientOrderId the owner already used for a different order (PROTOCOL.md v2 proposal). */
+  | 'DUPLICATE_CLIENT_ORDER_ID';
 
 /** Bad client input, or a request over a limit: answered with an `error` frame, never creates an order. */
 export class RequestError extends EngineError {
   readonly issues: ValidationIssue[];
-  constructor(code: RequestErrorCode, message: string, issues: ValidationIssue[] = [], options: EngineErrorOptions = {}) {
+  /** The existing order a request collided with (DUPLICATE_CLIENT_ORDER_ID). */
+  readonly orderId: string | undefined;
+  constructor(code: RequestErrorCode, message: string, issues: ValidationIssue[] = [], options: EngineErrorOptions & { orderId?: string } = {}) {
     super(code, message, options);
     this.issues = issues;
+    this.orderId = options.orderId;
   }
 }
 

@@ -1,12 +1,15 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
+import { lifecycleRoute } from '../../lib/orders/unrouted';
 import { closeConnection } from '../../lib/accounts/connections';
 
 const ctx = engineContext();
 
 /** `$disconnect` is best effort on AWS; rows it misses expire by TTL and 410s clean up the rest. */
-export const handler = middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>().handler(async (event) => {
+const lifecycle = middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>().handler(async (event) => {
   await closeConnection(ctx, event.requestContext.connectionId);
   return { statusCode: 200 };
 });
+
+export const handler = lifecycleRoute(ctx, lifecycle);

@@ -6,7 +6,7 @@ import { quoteOrder } from '../../lib/orders/quote';
 
 const ctx = engineContext();
 
-export const handler = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint, body }) => {
+export const handler = wsMessageRoute(ctx.notifier, async ({ connectionId, body }) => {
   const { request: order } = await admitRequest(ctx, connectionId, 'quote', () => validateQuote(body));
-  await ctx.notifier.postDirect(endpoint, connectionId, quoteOrder(ctx, order));
+  return quoteOrder(ctx, order);
 });

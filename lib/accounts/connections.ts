@@ -7,19 +7,35 @@ import type { EngineContext } from '../orders/context';
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;
+  multiValueHeaders?: Record<string, string[] | undefined>;
   queryStringParameters?: Record<string, string | undefined>;
+  multiValueQueryStringParameters?: Record<string, string[] | undefined>;
 };
 
-/** PROTOCOL.md "Access": the `x-api-key` header, or the `apiKey` query parameter for browsers. */
-export const apiKeyOf = (event: ConnectEvent): string | undefined => {
-  const headers = event.headers ?? {};
-  const header = Object.entries(headers).find(([name]) => name.toLowerCase() === 'x-api-key')?.[1];
-  return header || event.queryStringParameters?.apiKey || undefined;
+export type ApiKeyOfConnect = { ok: true; apiKey: string | undefined } | { ok: false; reason: string };
+
+/**
+ * PROTOCOL.md "Access": the `x-api-key` header, or the `apiKey` query parameter for browsers (which cannot set
+ * headers on a WebSocket). When both are present the header wins: it is what non-browser clients send, and a URL is
+ * easier to leak (logs, history) than a header. A key given twice in one place is refused: which copy a proxy or a
+ * log would read is not which one we would.
+ */
+export const apiKeyOf = (event: ConnectEvent): ApiKeyOfConnect => {
+  const named = <T>(record: Record<string, T> | undefined, name: string): T[] =>
+    Object.entries(record ?? {}).flatMap(([key, value]) => (key.toLowerCase() === name ? [value] : []));
+  const headerValues = named(event.multiValueHeaders, 'x-api-key').flatMap((values) => values ?? []);
+  if (headerValues.length > 1) return { ok: false, reason: 'the x-api-key header is given more than once' };
+  const queryValues = event.multiValueQueryStringParameters?.apiKey ?? [];
+  if (queryValues.length > 1) return { ok: false, reason: 'the apiKey query parameter is given more than once' };
+  const header = named(event.headers, 'x-api-key').find((value) => value !== undefined);
+  return { ok: true, apiKey: header || event.queryStringParameters?.apiKey || undefined };
 };
 
 export type OpenConnectionOutcome =
   | { outcome: 'opened'; owner: string }
   | { outcome: 'unauthorized' }
+  /** The handshake itself is ambiguous (the key given twice): 400, no row. */
+  | { outcome: 'bad-request'; reason: string }
   /** The account holds LIMIT_CONNECTIONS connections already: refused with 429, and no row is written. */
   | { outcome: 'over-limit'; limit: number };
 
@@ -29,7 +45,9 @@ export type OpenConnectionOutcome =
  * leaves no row; a row that cannot be written gives the count back.
  */
 export const openConnection = async (ctx: EngineContext, event: ConnectEvent): Promise<OpenConnectionOutcome> => {
-  const apiKey = apiKeyOf(event);
+  const key = apiKeyOf(event);
+  if (!key.ok) return { outcome: 'bad-request', reason: key.reason };
+  const apiKey = key.apiKey;
   if (!apiKey || apiKey.length > 256) return { outcome: 'unauthorized' };
   const account = await ctx.accounts.findByKeyHash(hashApiKey(apiKey));
   if (!account) return { outcome: 'unauthorized' };

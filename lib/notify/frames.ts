@@ -1,5 +1,6 @@
 import type { OrderStatus } from '../orders/state-machine';
 import type { ValidationIssue } from '../errors';
+import { parseStrictJson } from './strict-json';
 
 /** PROTOCOL.md "Engine -> client frames": one JSON object per frame. */
 export interface OrderFrame {
@@ -63,11 +64,29 @@ export interface ErrorFrameExtras {
   orderId?: string | undefined;
 }
 
+/*
+ * An error frame says what was wrong, it does not reflect the request back: a 30 KB message with a thousand unknown
+ * keys was answered with 60 KB (every key in `details` and again in `message`), so a client that sent such messages
+ * and stopped reading grew the host's buffers twice as fast as it wrote. Bounded, a frame stays under 4 KB.
+ */
+export const MAX_ERROR_DETAILS = 10;
+const MAX_ERROR_MESSAGE_CHARS = 512;
+const MAX_DETAIL_PATH_CHARS = 96;
+const MAX_DETAIL_MESSAGE_CHARS = 160;
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+const boundedDetails = (details: ValidationIssue[]): ValidationIssue[] => {
+  const kept = details.slice(0, MAX_ERROR_DETAILS).map((d) => ({ path: clip(d.path, MAX_DETAIL_PATH_CHARS), message: clip(d.message, MAX_DETAIL_MESSAGE_CHARS) }));
+  if (details.length > MAX_ERROR_DETAILS) kept.push({ path: '', message: `and ${details.length - MAX_ERROR_DETAILS} more` });
+  return kept;
+};
+
 export const errorFrame = (code: string, message: string, details?: ValidationIssue[], extras: ErrorFrameExtras = {}): ErrorFrame => ({
   type: 'error',
   code,
-  message,
-  ...(details && details.length > 0 ? { details } : {}),
+  message: clip(message, MAX_ERROR_MESSAGE_CHARS),
+  ...(details && details.length > 0 ? { details: boundedDetails(details) } : {}),
   ...(extras.action !== undefined ? { action: extras.action } : {}),
   ...(extras.clientOrderId !== undefined ? { clientOrderId: extras.clientOrderId } : {}),
   ...(extras.retryAfterMs !== undefined ? { retryAfterMs: Math.max(0, Math.ceil(extras.retryAfterMs)) } : {}),
@@ -80,11 +99,15 @@ const ECHOABLE = /^[\x20-\x7e]{1,64}$/;
  * What an error frame echoes of the request it answers: `action` and `clientOrderId` when they are short printable
  * strings (a client correlates by them; anything else is not worth reflecting back).
  */
-export const echoOf = (rawBody: string | undefined): Pick<ErrorFrameExtras, 'action' | 'clientOrderId'> => {
-  if (!rawBody || rawBody.length > MAX_FRAME_BYTES) return {};
+export const echoOf = (rawBody: unknown): Pick<ErrorFrameExtras, 'action' | 'clientOrderId'> => {
+  // Only text frames are echoed (a binary frame is refused as such).
+  if (typeof rawBody !== 'string' || !rawBody || rawBody.length > MAX_FRAME_BYTES) return {};
+  // A message with a key twice is not echoed: which `action` or `clientOrderId` it meant is the ambiguity refused.
+  const parsed = parseStrictJson(rawBody);
+  if (!parsed.ok && parsed.problem.kind !== 'inexact-number') return {};
   let body: unknown;
   try {
-    body = JSON.parse(rawBody);
+    body = parsed.ok ? parsed.value : JSON.parse(rawBody);
   } catch {
     return {};
   }

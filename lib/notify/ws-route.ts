@@ -2,6 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RequestError, UnavailableError, isEngineError } from '../errors';
 import { echoOf, errorFrame, MAX_FRAME_BYTES, type ErrorFrame } from './frames';
+import { parseStrictJson, type StrictJsonProblem } from './strict-json';
 import { isTransient, retryTransient } from '../aws/transient';
 import type { Notifier } from './notifier';
 import { log } from '../log';
@@ -19,21 +20,48 @@ const OK: APIGatewayProxyResultV2 = { statusCode: 200 };
 export const managementEndpointOf = (event: APIGatewayProxyWebsocketEventV2): string =>
   `https://${event.requestContext.domainName}/${event.requestContext.stage}`;
 
+/** Deeper than any request of the protocol needs; bounds the parser's work on hostile input. */
+const MAX_JSON_DEPTH = 16;
+
+/*
+ * JSON that two parsers could read differently is refused rather than guessed at: a proxy or an audit log that reads
+ * the first of two `side` keys sees another order than we would (JSON.parse keeps the last), and a number with more
+ * digits than a double holds is executed as another amount than the one typed (RFC 8259 section 6 leaves both to the
+ * implementation).
+ */
+const requestErrorFor = (problem: StrictJsonProblem): RequestError => {
+  switch (problem.kind) {
+    case 'syntax':
+      return new RequestError('BAD_REQUEST', 'message is not valid JSON', [{ path: '', message: `invalid JSON: ${problem.message}` }]);
+    case 'duplicate-key':
+      return new RequestError('BAD_REQUEST', `${problem.path}: duplicate key; each key may appear once`, [{ path: problem.path, message: 'duplicate key' }]);
+    case 'too-deep':
+      return new RequestError('BAD_REQUEST', `message nests deeper than ${MAX_JSON_DEPTH} levels`, [{ path: problem.path, message: 'too deep' }]);
+    case 'inexact-number': {
+      const shown = problem.literal.length > 40 ? `${problem.literal.slice(0, 40)}…` : problem.literal;
+      const message = `the number ${shown} has more digits than a JSON number carries exactly; send it as a decimal string, e.g. "${shown}"`;
+      return new RequestError('VALIDATION_FAILED', `${problem.path}: ${message}`, [{ path: problem.path, message }]);
+    }
+  }
+};
+
 /** Bad input is answered, never thrown at API Gateway: the frame names the code and path, the socket stays open. */
 export const parseWsMessage = (event: APIGatewayProxyWebsocketEventV2): WsMessage => {
-  const raw = event.body ?? '';
   const message = { connectionId: event.requestContext.connectionId, endpoint: managementEndpointOf(event), body: undefined as unknown };
+  /*
+   * API Gateway marks a binary frame isBase64Encoded; serverless-offline hands the route the frame's bytes as a
+   * Buffer instead of a string. Either way it is refused before anything reads it as JSON.
+   */
+  const raw: unknown = event.body ?? '';
+  if (event.isBase64Encoded || typeof raw !== 'string') {
+    throw new RequestError('BAD_REQUEST', 'binary frames are not supported; send JSON text', [{ path: '', message: 'binary frame' }]);
+  }
   if (Buffer.byteLength(raw, 'utf8') > MAX_FRAME_BYTES) {
     throw new RequestError('BAD_REQUEST', `message exceeds ${MAX_FRAME_BYTES} bytes`, [{ path: '', message: 'too large' }]);
   }
-  if (event.isBase64Encoded) {
-    throw new RequestError('BAD_REQUEST', 'binary frames are not supported; send JSON text', [{ path: '', message: 'binary frame' }]);
-  }
-  try {
-    message.body = JSON.parse(raw);
-  } catch {
-    throw new RequestError('BAD_REQUEST', 'message is not valid JSON', [{ path: '', message: 'invalid JSON' }]);
-  }
+  const parsed = parseStrictJson(raw, { maxDepth: MAX_JSON_DEPTH });
+  if (!parsed.ok) throw requestErrorFor(parsed.problem);
+  message.body = parsed.value;
   if (typeof message.body !== 'object' || message.body === null || Array.isArray(message.body)) {
     throw new RequestError('BAD_REQUEST', 'message must be a JSON object', [{ path: '', message: 'not an object' }]);
   }
@@ -46,9 +74,9 @@ const DEFAULT_RETRY_AFTER_MS = 1_000;
 const ERROR_POST_BUDGET_MS = 5_000;
 
 /** The `error` frame for what a route threw; bugs hide behind INTERNAL, capacity trouble is UNAVAILABLE. */
-export const errorFrameFor = (error: unknown, rawBody: string | undefined): ErrorFrame => {
+export const errorFrameFor = (error: unknown, rawBody: unknown): ErrorFrame => {
   const echo = echoOf(rawBody);
-  if (error instanceof RequestError) return errorFrame(error.code, error.message, error.issues, { ...echo, retryAfterMs: error.retryAfterMs });
+  if (error instanceof RequestError) return errorFrame(error.code, error.message, error.issues, { ...echo, retryAfterMs: error.retryAfterMs, orderId: error.orderId });
   if (error instanceof UnavailableError) {
     const details =
       error.recorded === 'unknown'
@@ -66,17 +94,36 @@ export const errorFrameFor = (error: unknown, rawBody: string | undefined): Erro
   return errorFrame('INTERNAL', 'internal error; the request was not processed', undefined, echo);
 };
 
+export interface WsRouteOptions {
+  /**
+   * The route has a route response (serverless.yml `routeResponseSelectionExpression: $default`): what the handler
+   * returns as `body` is sent to the caller by API Gateway itself. `$connect` and `$disconnect` cannot have one.
+   */
+  routeResponse: boolean;
+}
+
+/*
+ * An answer that goes back as the route response costs no Management API call: under a flood of refused messages
+ * that call was most of the work per message (measured: 200 refused messages/s kept serverless-offline's
+ * Management API so busy that the error posts themselves timed out), and on AWS it is one request less per answer.
+ */
+const reply = (frame: unknown): APIGatewayProxyResultV2 => ({ statusCode: 200, body: JSON.stringify(frame) });
+
 /**
  * middy has no WebSocket error handler (serverless-anchors.md A.2): this one turns typed errors into the protocol's
  * `error` frame on the caller's connection, echoing the request's `action` and `clientOrderId`.
  */
-const errorFrames = (notifier: Notifier): MiddlewareObj<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2> => ({
+const errorFrames = (notifier: Notifier, options: WsRouteOptions): MiddlewareObj<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2> => ({
   onError: async (request) => {
     const error = request.error;
     const event = request.event;
     const frame = errorFrameFor(error, event.body);
     if (frame.code === 'INTERNAL') log.error('websocket route failed', { route: event.requestContext.routeKey, error });
     else if (frame.code === 'UNAVAILABLE') log.warn('websocket route over capacity', { route: event.requestContext.routeKey, error });
+    if (options.routeResponse) {
+      request.response = reply(frame);
+      return;
+    }
     const posted = await retryTransient(
       () => notifier.postDirect(managementEndpointOf(event), event.requestContext.connectionId, frame),
       { deadlineMs: Date.now() + ERROR_POST_BUDGET_MS },
@@ -89,11 +136,20 @@ const errorFrames = (notifier: Notifier): MiddlewareObj<APIGatewayProxyWebsocket
 /*
  * No early timeout: answering INTERNAL while the route still runs would tell the client "not processed" and then
  * deliver its `pending` frame anyway. The route finishes or the platform stops it (API Gateway waits at most 29 s).
+ * A route may return a frame: with a route response it is the answer (a quote); frames that must stay ordered with
+ * an order's later frames (its `pending`, a subscribe's replay) are posted by the route before it returns instead.
  */
-export const wsMessageRoute = (notifier: Notifier, route: (message: WsMessage) => Promise<void>) =>
+export const wsMessageRoute = (
+  notifier: Notifier,
+  route: (message: WsMessage) => Promise<unknown>,
+  options: WsRouteOptions = { routeResponse: true },
+) =>
   middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2>({ timeoutEarlyInMillis: 0 })
-    .use(errorFrames(notifier))
+    .use(errorFrames(notifier, options))
     .handler(async (event) => {
-      await route(parseWsMessage(event));
+      const frame = await route(parseWsMessage(event));
+      if (frame === undefined) return OK;
+      if (options.routeResponse) return reply(frame);
+      await notifier.postDirect(managementEndpointOf(event), event.requestContext.connectionId, frame);
       return OK;
     });

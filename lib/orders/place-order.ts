@@ -2,10 +2,10 @@ import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
 import { orderFrame } from '../notify/frames';
 import { sendMessage } from '../aws/queues';
-import { openShardOf, type OrderItem } from '../aws/orders-table';
+import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';
-import { InfrastructureError, UnavailableError } from '../errors';
+import { InfrastructureError, RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { releaseOpenOrder } from '../accounts/admission';
@@ -130,7 +130,10 @@ export const placeOrder = async (
   }
   const created = recorded.value;
   if (!created.created && created.existingOrderId !== orderId) {
-    const [duplicate] = await Promise.all([answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, nowMs }), giveBackSlot()]);
+    const [duplicate] = await Promise.all([
+      answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, request: item.request, nowMs }),
+      giveBackSlot(),
+    ]);
     return { ...duplicate, timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
   }
 
@@ -165,13 +168,45 @@ export const placeOrder = async (
   return { orderId, created: true, timings };
 };
 
-/** A repeated clientOrderId: the existing order's current frame, and this connection follows it from now on. */
+/**
+ * Whether two requests are the same order: side, tokens, amount (base units) and slippage, and the test hooks' forced
+ * failures. Only an identical request may be answered with an existing order (a retry of the same send).
+ */
+export const sameOrderRequest = (a: StoredOrderRequest, b: StoredOrderRequest): boolean => {
+  const failures = (r: StoredOrderRequest): string => JSON.stringify(Object.entries(r.mockFailures ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return (
+    a.side === b.side &&
+    a.tokenIn === b.tokenIn &&
+    a.tokenOut === b.tokenOut &&
+    a.amountIn === b.amountIn &&
+    a.slippageBps === b.slippageBps &&
+    failures(a) === failures(b)
+  );
+};
+
+/**
+ * A repeated clientOrderId. The same request again (a client retrying a send whose answer it lost) gets the existing
+ * order's current frame, and this connection follows it from now on. A different request under the same id is
+ * refused with DUPLICATE_CLIENT_ORDER_ID naming the existing order, and changes nothing: answering it with the old
+ * order's fill would tell a bot whose counter restarted that an order it never placed was executed (the FIX
+ * protocol rejects a duplicate ClOrdID for the same reason).
+ */
 const answerDuplicate = async (
   ctx: EngineContext,
-  params: { connectionId: string; owner: string; endpoint: string; existingOrderId: string; nowMs: number },
+  params: { connectionId: string; owner: string; endpoint: string; existingOrderId: string; request: StoredOrderRequest; nowMs: number },
 ): Promise<{ orderId: string; created: false }> => {
   const { connectionId, owner, endpoint, existingOrderId, nowMs } = params;
   const budget = { deadlineMs: Date.now() + RECORD_BUDGET_MS };
+  const read = await retryTransient(() => ctx.orders.get(existingOrderId), budget);
+  if (!read.ok) throw new UnavailableError('the engine is over capacity; the existing order could not be read', { cause: read.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS });
+  if (read.value && read.value.owner === owner && !sameOrderRequest(read.value.request, params.request)) {
+    throw new RequestError(
+      'DUPLICATE_CLIENT_ORDER_ID',
+      `clientOrderId already names order ${existingOrderId}, a different order; nothing was placed, use a new clientOrderId`,
+      [{ path: 'clientOrderId', message: `already used for order ${existingOrderId}` }],
+      { orderId: existingOrderId },
+    );
+  }
   const found = await retryTransient(() => ctx.orders.addSubscriber(existingOrderId, owner, connectionId), budget);
   if (!found.ok) throw new UnavailableError('the engine is over capacity; the existing order could not be read', { cause: found.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS });
   const existing = found.value;
