@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     bursts: { type: 'string' },
     'flood-rate': { type: 'string' },
     'flood-connections': { type: 'string' },
+    'victim-interval-ms': { type: 'string' },
     sweep: { type: 'boolean', default: false },
     accounts: { type: 'string' },
     'batch-size': { type: 'string' },
@@ -75,7 +76,7 @@ npm run bench -- --mode burst [--orders N] [--connections C] [--accounts A] [--b
                   (default min(C, 10)), all open first; K bursts (default 1), each drained before the next.
                   --order-timeout S: a request with no pending/error frame after S s counts as "no answer" (15, realistic 40)
                   --drain S: how long acked orders are waited for to be terminal (60, realistic 200; ends when all are)
-npm run bench -- --mode flood [--flood-rate R] [--duration S] [--flood-connections F] [--profile ...]
+npm run bench -- --mode flood [--flood-rate R] [--duration S] [--flood-connections F] [--victim-interval-ms V] [--profile ...]
                   idle phase: account "victim" sends 1 order / 100 ms on 1 connection for S s (default 10); then the same
                   while account "flooder" offers R execute/s (default 500) over F connections (default 4), ignoring answers.
                   --drain S: how long the idle phase's orders are waited for (15, realistic 30)
@@ -111,7 +112,8 @@ const burstOrders = Math.round(num(args.orders, 'BENCH_ORDERS', 100));
 const bursts = Math.round(num(args.bursts, 'BENCH_BURSTS', 1));
 const floodRate = num(args['flood-rate'], 'BENCH_FLOOD_RATE', 500);
 const floodConnections = Math.round(num(args['flood-connections'], 'BENCH_FLOOD_CONNECTIONS', 4));
-const VICTIM_INTERVAL_MS = 100;
+// flood: how often the victim sends an order (its own rate must fit the stack beside the flooder's admitted rate).
+const VICTIM_INTERVAL_MS = Math.round(num(args['victim-interval-ms'], 'BENCH_VICTIM_INTERVAL_MS', 100));
 const accounts = Math.round(num(args.accounts, 'BENCH_ACCOUNTS', mode === 'burst' ? Math.min(connections, 10) : 10));
 // Realistic: long enough for an order whose transaction never lands to wait out its blockhash (150 blocks, 60-90 s)
 // twice and be retried: 1 % of transactions never land, so 1 order in 10,000 loses two, and a 1000-order run meets

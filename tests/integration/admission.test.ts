@@ -157,6 +157,18 @@ describe('account buckets', () => {
     expect((await item(owner))?.quoteTat).toBeGreaterThan(0);
   });
 
+  it('a flood arriving faster than the table answers costs about one write per admission, not one per message', async () => {
+    // Frozen clock: the bucket never refills, so exactly the burst is admitted; the other 495 are refused.
+    const { ctx, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    const results = await Promise.allSettled(Array.from({ length: 500 }, () => admit(ctx, { owner, connectionId, charge: 'quote' })));
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(5);
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as RequestError] : []));
+    expect(refused.every((error) => error.code === 'RATE_LIMITED')).toBe(true);
+    // The 5 admissions, plus the few requests that raced the first answer; without the in-flight count it was 500.
+    expect(writes()).toBeLessThanOrEqual(10);
+  });
+
   it('orders: the burst, then the open-order cap; a refusal takes no slot; a released slot admits again', async () => {
     const { ctx, clock } = engineAt();
     const { owner, connectionId } = newAccount();
