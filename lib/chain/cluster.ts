@@ -194,11 +194,6 @@ export function statusOf(record: TxRecord, nowMs: number): SignatureStatus {
   return { state: 'unknown' };
 }
 
-/** The chain's simulated timeline for a record (so the engine can report simulated durations honestly). */
-export function simulatedTimeline(record: TxRecord): { sentAtMs: number; landsAtMs: number | null; confirmAtMs: number | null; expiresAtMs: number } {
-  return { sentAtMs: record.sentAtMs, landsAtMs: record.landsAtMs, confirmAtMs: record.confirmAtMs, expiresAtMs: record.expiresAtMs };
-}
-
 /** Simulated sendTransaction RPC round trip for a signature (deterministic per signature). */
 export function simulatedSendAckMs(profile: MockProfile, seed: string, signature: string): number {
   return sampleLatencyMs(profile, 'sendAck', rngFor(seed, 'send-ack', signature));

@@ -17,11 +17,3 @@ export function blockhashForSlot(seed: string, slot: number): string {
   return bs58.encode(digest);
 }
 
-/** Decodes and checks the byte length (dex-realism.md §7.1: validate by decoding, not by length or regex). */
-export function isBase58OfLength(value: string, bytes: number): boolean {
-  try {
-    return bs58.decode(value).length === bytes;
-  } catch {
-    return false;
-  }
-}

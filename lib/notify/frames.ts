@@ -34,8 +34,6 @@ export interface QuoteFrame {
   route: unknown;
 }
 
-export type Frame = OrderFrame | ErrorFrame | QuoteFrame;
-
 export interface OrderFrameInput {
   orderId: string;
   clientOrderId?: string | undefined;

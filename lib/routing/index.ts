@@ -1,4 +1,4 @@
-import { ChainError, RequestError, VenueError } from '../errors';
+import { ChainError, VenueError } from '../errors';
 import { formatFixed, formatUiAmount, type Token } from '../tokens';
 import { slotAt } from '../chain/clock';
 import { findPair, getMarket, type Dex, type Market, type PairConfig, type PoolsSnapshot, type VenuePool } from '../venues/market';
@@ -52,21 +52,6 @@ export interface RoutingResult {
 const BPS = 10_000n;
 /** Split search granularity: 10% steps (dex-realism.md §7.3 "split routing ... e.g. 10% steps"). */
 const SPLIT_STEPS = 10;
-/** Slippage bounds: PROTOCOL.md 0 < s <= 50 percent, i.e. 1..5000 bps. */
-export const MAX_SLIPPAGE_BPS = 5_000;
-
-/** PROTOCOL.md slippage percent (0 < s <= 50, at most 2 decimals) to integer bps; the Raydium demo's ×100 (§1.6). */
-export function slippagePercentToBps(s: number): number {
-  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 50) {
-    throw new RequestError('VALIDATION_FAILED', 'slippage: must be > 0 and <= 50 (percent)', [{ path: 'slippage', message: 'must be > 0 and <= 50 (percent)' }]);
-  }
-  const bps = Math.round(s * 100);
-  if (Math.abs(bps - s * 100) > 1e-7 || bps < 1) {
-    throw new RequestError('VALIDATION_FAILED', 'slippage: at most 2 decimal places', [{ path: 'slippage', message: 'at most 2 decimal places' }]);
-  }
-  return bps;
-}
-
 /** PROTOCOL.md: minAmountOut = floor(quoteOut * (1 - s/100)); Raydium-API style floor (dex-realism.md §0 fact 4, §3.3). */
 export function minAmountOutFor(amountOut: bigint, slippageBps: number): bigint {
   return (amountOut * (BPS - BigInt(slippageBps))) / BPS;

@@ -178,13 +178,9 @@ export const PAIRS: readonly PairConfig[] = Object.freeze([
   },
 ]);
 
+/** Finds the pool pair for an order in either direction: selling base gives quote (baseToQuote) and vice versa. */
 const pairById = new Map(PAIRS.map((p) => [p.id, p]));
 
-export function pairConfig(pairId: string): PairConfig | undefined {
-  return pairById.get(pairId);
-}
-
-/** Finds the pool pair for an order in either direction: selling base gives quote (baseToQuote) and vice versa. */
 export function findPair(tokenIn: Token, tokenOut: Token): { pair: PairConfig; direction: 'baseToQuote' | 'quoteToBase' } | undefined {
   for (const pair of PAIRS) {
     if (pair.base === tokenIn.symbol && pair.quote === tokenOut.symbol) return { pair, direction: 'baseToQuote' };
@@ -408,17 +404,7 @@ export function setMarketSeed(seed: string): Market {
   return defaultMarket;
 }
 
-export function poolsAt(pairId: string, tMs: number): PoolsSnapshot | undefined {
-  return defaultMarket.poolsAt(pairId, tMs);
-}
-
 export function referencePrice(pairId: string, tMs: number): number {
   return defaultMarket.referencePrice(pairId, tMs);
 }
 
-export function venueKind(pool: VenuePool): Dex {
-  return pool.kind === 'meteora-dlmm' ? 'meteora' : 'raydium';
-}
-
-/** exported for tests/calibration only */
-export const _internal = { valueNoise, lattice, mix32 };

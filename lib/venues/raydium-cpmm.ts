@@ -5,8 +5,6 @@ import { ceilDiv, RAYDIUM_CPMM_PROGRAM_ID, type SwapDirection } from './types';
 export const CPMM_FEE_RATE_DENOMINATOR = 1_000_000n;
 /** AmmConfig[0]: trade 2500 (0.25%), protocol 120000 (12% of fee), fund 40000 (4% of fee); dex-realism.md §1.3. */
 export const CPMM_DEFAULT_CONFIG = { tradeFeeRate: 2500n, protocolFeeRate: 120_000n, fundFeeRate: 40_000n } as const;
-/** Other documented trade fee tiers 0.01% / 1%; dex-realism.md §1.3. Any rate is accepted. */
-export const CPMM_FEE_TIERS = [100n, 2500n, 10_000n] as const;
 /** Anchor codes 6000 + position; dex-realism.md §1.3. */
 export const CPMM_ERRORS = { notApproved: 6000, exceededSlippage: 6005, zeroTradingTokens: 6006 } as const;
 export const CPMM_PROGRAM_ID = RAYDIUM_CPMM_PROGRAM_ID;
