@@ -6,8 +6,9 @@ import { BLOCKHASH_VALID_BLOCKS, clockFor, slotAt, slotStartMs, type SlotClock }
 import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profile';
 import { rngFor } from './rng';
 import { blockhashForSlot, transactionSignature } from './signature';
+import type { ForcedFailure } from './forced-failures';
 
-export type ForcedFailure = 'RPC_TIMEOUT' | 'BLOCKHASH_EXPIRED' | 'SLIPPAGE_EXCEEDED' | 'VENUE_5XX' | 'AMBIGUOUS_TIMEOUT';
+export type { ForcedFailure } from './forced-failures';
 
 /** Base fee per signature, charged even when the transaction fails (dex-realism.md §4.4). No priority fee is modelled. */
 export const BASE_FEE_LAMPORTS = 5_000;

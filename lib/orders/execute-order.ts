@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { ChainError, EngineError, StaleWriteError, VenueError, isEngineError } from '../errors';
 import { routeOrder, quotesToWire, routeToWire, type OrderSpec } from '../routing';
 import { resolveToken, formatUiAmount } from '../tokens';
@@ -11,8 +10,8 @@ import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
 import { retryDelaySeconds } from './backoff';
 import type { EngineContext } from './context';
+import { parseOrderMessage, placedOrderItem } from './order-message';
 import { log } from '../log';
-import { orderFrame } from '../notify/frames';
 
 export interface OrderDelivery {
   messageId: string;
@@ -22,42 +21,6 @@ export interface OrderDelivery {
   /** Wall-clock instant by which this invocation must have answered (Lambda deadline minus a margin). */
   deadlineMs: number;
 }
-
-const placedOrderSchema = z.object({
-  owner: z.string().min(1),
-  clientOrderId: z.string().optional(),
-  request: z.object({
-    side: z.enum(['buy', 'sell']),
-    tokenIn: z.string(),
-    tokenOut: z.string(),
-    amountIn: z.string().regex(/^\d+$/),
-    slippageBps: z.number().int().positive(),
-    mockFailures: z.record(z.string(), z.string()).optional(),
-  }),
-  wireOrder: z.record(z.string(), z.unknown()),
-  createdAtMs: z.number(),
-  mgmtEndpoint: z.string().optional(),
-});
-
-const orderMessageSchema = z.object({
-  orderId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/),
-  // Only a shortcut: a placed order that does not parse is ignored and the order is read from the table instead.
-  placed: placedOrderSchema.optional().catch(undefined),
-});
-
-/** The order as placed, at seq 1: what a first delivery may assume until its first conditional write says otherwise. */
-const asPlaced = (orderId: string, placed: z.infer<typeof placedOrderSchema>): OrderItem => ({
-  orderId,
-  kind: 'order',
-  ...placed,
-  status: 'pending',
-  seq: 1,
-  attempt: 1,
-  updatedAtMs: placed.createdAtMs,
-  lastFrame: orderFrame({ orderId, clientOrderId: placed.clientOrderId, status: 'pending', seq: 1, attempt: 1, atMs: placed.createdAtMs, meta: { order: placed.wireOrder } }),
-  leaseUntilMs: 0,
-  simulatedMs: 0,
-});
 
 const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
 
@@ -108,12 +71,12 @@ export class OrderExecution {
   }
 
   async run(): Promise<RecordOutcome> {
-    const parsed = orderMessageSchema.safeParse(safeJson(this.delivery.body));
+    const parsed = parseOrderMessage(this.delivery.body);
     if (!parsed.success) return this.poison('message body is not {"orderId": <ULID>}');
     const { orderId, placed } = parsed.data;
     // A first delivery of the placement message starts from the placed order; any other reads the order.
     const assumed = this.delivery.receiveCount === 1 && placed !== undefined;
-    let order = assumed ? asPlaced(orderId, placed) : await this.ctx.orders.get(orderId);
+    let order = assumed ? placedOrderItem(orderId, placed) : await this.ctx.orders.get(orderId);
     if (!order) return this.poison(`order ${orderId} does not exist`);
 
     try {
@@ -407,7 +370,7 @@ export class OrderExecution {
  * chain, the chain decides (confirmed stays confirmed); if that transaction may still land, it is looked at again later.
  */
 export const settleDeadLetter = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
-  const parsed = orderMessageSchema.safeParse(safeJson(delivery.body));
+  const parsed = parseOrderMessage(delivery.body);
   if (!parsed.success) {
     log.error('dead letter names no order; kept in the logs only', { messageId: delivery.messageId, body: delivery.body.slice(0, 512) });
     return { kind: 'done' };
@@ -433,13 +396,6 @@ export const settleDeadLetter = async (ctx: EngineContext, delivery: OrderDelive
   }
 };
 
-const safeJson = (body: string): unknown => {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-};
 
 /**
  * One order message, end to end. An error that escapes the execution (DynamoDB or SQS unreachable, a timeout) brings

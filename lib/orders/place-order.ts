@@ -1,27 +1,15 @@
 import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
-import { orderFrame } from '../notify/frames';
 import { sendMessage } from '../aws/queues';
 import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';
+import { placedOrderItem, type OrderMessage, type PlacedOrder } from './order-message';
 import { InfrastructureError, RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { releaseOpenOrder } from '../accounts/admission';
 import { log } from '../log';
-
-/** What the order was when it was placed (seq 1): enough for its first delivery to start without reading it back. */
-export type PlacedOrder = Pick<OrderItem, 'owner' | 'clientOrderId' | 'request' | 'wireOrder' | 'createdAtMs' | 'mgmtEndpoint'>;
-
-/**
- * The orders queue message. The order lives in DynamoDB; the message names it and, when sent at placement, carries
- * the placed order so that the first delivery saves a read (its first write is conditional on seq 1 anyway).
- */
-export interface OrderMessage {
-  orderId: string;
-  placed?: PlacedOrder;
-}
 
 /*
  * A duplicate clientOrderId answers with the existing order. If that order is still at its first `pending` after
@@ -83,17 +71,9 @@ export const placeOrder = async (
   const nowMs = ctx.now();
   const orderId = ulid(nowMs);
   const wireOrder = wireOrderOf(order);
-  const frame = orderFrame({ orderId, clientOrderId: order.clientOrderId, status: 'pending', seq: 1, attempt: 1, atMs: nowMs, meta: { order: wireOrder } });
-  const item: OrderItem = {
-    orderId,
-    kind: 'order',
+  const placed: PlacedOrder = {
     owner,
     ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
-    status: 'pending',
-    seq: 1,
-    attempt: 1,
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
     request: {
       side: order.side,
       tokenIn: order.tokenIn.symbol,
@@ -103,13 +83,11 @@ export const placeOrder = async (
       ...(order.mockFailures ? { mockFailures: order.mockFailures as Record<string, string> } : {}),
     },
     wireOrder,
-    lastFrame: frame,
-    subscribers: new Set([connectionId]),
+    createdAtMs: nowMs,
     mgmtEndpoint: endpoint,
-    leaseUntilMs: 0,
-    simulatedMs: 0,
-    openShard: openShardOf(orderId),
   };
+  const item: OrderItem = { ...placedOrderItem(orderId, placed), subscribers: new Set([connectionId]), openShard: openShardOf(orderId) };
+  const frame = item.lastFrame;
 
   const t0 = performance.now();
   const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS }).catch(async (error: unknown) => {
@@ -147,14 +125,6 @@ export const placeOrder = async (
     log.warn('could not post the pending frame; enqueueing anyway', { orderId, error: acked.error });
   }
   const t2 = performance.now();
-  const placed: PlacedOrder = {
-    owner,
-    ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
-    request: item.request,
-    wireOrder,
-    createdAtMs: nowMs,
-    mgmtEndpoint: endpoint,
-  };
   const enqueued = await retryTransient(() => sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
     deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
   }).catch((error: unknown) => ({ ok: false as const, error }));

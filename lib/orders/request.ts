@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { RequestError, isEngineError, type ValidationIssue } from '../errors';
 import { resolveToken, parseUiAmount, type Token } from '../tokens';
+import { FORCEABLE_FAILURES, type ForcedFailure } from '../chain/forced-failures';
 
-/** Failures a test may force on a given attempt (only when MOCK_TEST_HOOKS is on). */
-export const FORCEABLE_FAILURES = ['RPC_TIMEOUT', 'BLOCKHASH_EXPIRED', 'SLIPPAGE_EXCEEDED', 'VENUE_5XX', 'AMBIGUOUS_TIMEOUT'] as const;
-export type ForcedFailure = (typeof FORCEABLE_FAILURES)[number];
 
 const amountSchema = z.union([z.number(), z.string().trim().min(1, 'must not be empty')], {
   error: 'must be a number or a decimal string',

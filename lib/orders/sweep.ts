@@ -1,6 +1,6 @@
 import { sendMessages } from '../aws/queues';
 import type { EngineContext } from './context';
-import type { OrderMessage } from './place-order';
+import type { OrderMessage } from './order-message';
 import { log } from '../log';
 
 /*
