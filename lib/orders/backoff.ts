@@ -8,3 +8,7 @@ export const retryDelaySeconds = (attempt: number, options: { baseSeconds: numbe
   const jitter = Math.floor(random() * (exponential / 2));
   return Math.max(1, Math.min(options.capSeconds, Math.floor(exponential + jitter)));
 };
+
+/** The deployment's retry policy (RETRY_BASE_SECONDS, RETRY_CAP_SECONDS): the one place an attempt becomes a delay. */
+export const retryDelayFor = (config: { RETRY_BASE_SECONDS: number; RETRY_CAP_SECONDS: number }, attempt: number): number =>
+  retryDelaySeconds(attempt, { baseSeconds: config.RETRY_BASE_SECONDS, capSeconds: config.RETRY_CAP_SECONDS });

@@ -8,7 +8,7 @@ import { rngFor } from '../chain/rng';
 import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
-import { retryDelaySeconds } from './backoff';
+import { retryDelayFor } from './backoff';
 import type { EngineContext } from './context';
 import { parseOrderMessage, placedOrderItem } from './order-message';
 import { log } from '../log';
@@ -307,7 +307,7 @@ export class OrderExecution {
      * (send, re-check, decide) and the redrive budget covers 3 attempts of transactions that never land.
      */
     const untilExpirySeconds = Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1);
-    const backoffSeconds = retryDelaySeconds(1, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
+    const backoffSeconds = retryDelayFor(ctx.config, 1);
     const visibilitySeconds = recheck ? untilExpirySeconds : Math.min(untilExpirySeconds, backoffSeconds);
     return { kind: 'retry', visibilitySeconds };
   }
@@ -334,7 +334,7 @@ export class OrderExecution {
     if (!isEngineError(error)) throw error;
     const updated = await this.retryOrFail(order, error, { extraMeta });
     if (updated.status === 'pending') {
-      const delay = retryDelaySeconds(attempt, { baseSeconds: this.ctx.config.RETRY_BASE_SECONDS, capSeconds: this.ctx.config.RETRY_CAP_SECONDS });
+      const delay = retryDelayFor(this.ctx.config, attempt);
       return { kind: 'retry', visibilitySeconds: delay };
     }
     return { kind: 'done' };
@@ -406,7 +406,7 @@ export const executeOrderMessage = async (ctx: EngineContext, delivery: OrderDel
   try {
     return await new OrderExecution(ctx, delivery).run();
   } catch (error) {
-    const visibilitySeconds = retryDelaySeconds(delivery.receiveCount, { baseSeconds: ctx.config.RETRY_BASE_SECONDS, capSeconds: ctx.config.RETRY_CAP_SECONDS });
+    const visibilitySeconds = retryDelayFor(ctx.config, delivery.receiveCount);
     log.error('order execution failed; its message comes back after a backoff', { messageId: delivery.messageId, receiveCount: delivery.receiveCount, visibilitySeconds, error });
     return { kind: 'retry', visibilitySeconds };
   }
