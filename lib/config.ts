@@ -52,8 +52,23 @@ const configSchema = z.object({
   MOCK_SEED: z.string().min(1).default('solana-order-engine'),
   /** Lets a request force a failure per attempt (`mockFailures`); off unless asked for. */
   MOCK_TEST_HOOKS: booleanFromEnv,
-  /** `rpcTimeout=0.01,blockhashExpired=0.02,...` overrides of the profile's failure rates. */
-  MOCK_FAILURE_RATES: z.string().default(''),
+  /** `rpcTimeout=0.01,blockhashExpired=0.02,...` overrides of the profile's failure rates (names checked by the profile). */
+  MOCK_FAILURE_RATES: z
+    .string()
+    .default('')
+    .transform((spec, ctx) => {
+      const rates: Record<string, number> = {};
+      for (const part of spec.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+        const [name, value, extra] = part.split('=');
+        const rate = Number(value);
+        if (!name || value === undefined || value.trim() === '' || extra !== undefined || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not name=rate with 0 <= rate <= 1` });
+          return z.NEVER;
+        }
+        rates[name] = rate;
+      }
+      return rates;
+    }),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /**
    * Sockets per AWS client. 50 is the SDK's own default, right for a Lambda instance. The embedded stack runs every

@@ -26,19 +26,6 @@ export interface EngineContext {
   now: () => number;
 }
 
-const parseFailureRates = (spec: string): Record<string, number> => {
-  const rates: Record<string, number> = {};
-  for (const part of spec.split(',').map((entry) => entry.trim()).filter(Boolean)) {
-    const [name, value] = part.split('=');
-    const rate = Number(value);
-    if (!name || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-      throw new Error(`MOCK_FAILURE_RATES: "${part}" is not name=rate with 0 <= rate <= 1`);
-    }
-    rates[name] = rate;
-  }
-  return rates;
-};
-
 export const createEngineContext = (config: EngineConfig, now: () => number = Date.now): EngineContext => {
   setLogLevel(config.LOG_LEVEL);
   // Routing and landing must price on the same market in every process: it is a function of the seed and the clock.
@@ -47,7 +34,7 @@ export const createEngineContext = (config: EngineConfig, now: () => number = Da
   const connections = new ConnectionsTable(config.CONNECTIONS_TABLE);
   const ledger = new LedgerTable(config.LEDGER_TABLE);
   if (!config.LIMITS_TABLE) throw new ConfigError('Invalid configuration: LIMITS_TABLE is required');
-  const profile = mockProfile(config.MOCK_PROFILE, { failureRates: parseFailureRates(config.MOCK_FAILURE_RATES) });
+  const profile = mockProfile(config.MOCK_PROFILE, { failureRates: config.MOCK_FAILURE_RATES });
   return {
     config,
     accounts: new AccountsTable(config.ACCOUNTS_TABLE),

@@ -18,6 +18,15 @@ describe('config', () => {
     else process.env.AWS_MAX_SOCKETS = saved;
   });
 
+  it('MOCK_FAILURE_RATES: parsed once at start-up into rates; a malformed entry is refused by name', () => {
+    expect(parseConfig(tables).MOCK_FAILURE_RATES).toEqual({});
+    expect(parseConfig({ ...tables, MOCK_FAILURE_RATES: 'rpcTimeout=0.01, venue5xx=0' }).MOCK_FAILURE_RATES).toEqual({ rpcTimeout: 0.01, venue5xx: 0 });
+    for (const bad of ['rpcTimeout', 'rpcTimeout=', 'rpcTimeout=1.5', 'rpcTimeout=-0.1', 'rpcTimeout=x', '=0.1', 'a=0.1=0.2']) {
+      expect(() => parseConfig({ ...tables, MOCK_FAILURE_RATES: bad })).toThrow(ConfigError);
+      expect(() => parseConfig({ ...tables, MOCK_FAILURE_RATES: bad })).toThrow(/MOCK_FAILURE_RATES: .* is not name=rate/);
+    }
+  });
+
   it('names every missing variable', () => {
     expect(() => parseConfig({ ORDERS_TABLE: 'orders' })).toThrow(ConfigError);
     expect(() => parseConfig({ ORDERS_TABLE: 'orders' })).toThrow(/ACCOUNTS_TABLE is required.*LEDGER_TABLE is required/);
