@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.serverless/**', '.esbuild/**', 'bench/results/**', '.data/**'] },
+  { ignores: ['node_modules/**', '.serverless/**', '.serverless-ci/**', '.esbuild/**', 'bench/results/**', '.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -22,10 +22,22 @@ export default defineConfig({
       },
       {
         test: {
+          // The packaged CloudFormation template (serverless package), read as JSON: no emulator, no network.
+          name: 'template',
+          include: ['tests/template/**/*.test.ts'],
+          globalSetup: ['tests/template/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+          environment: 'node',
+          env,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           globalSetup: ['tests/integration/global-setup.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           environment: 'node',
           env,
           testTimeout: 60_000,
@@ -38,7 +50,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
           globalSetup: ['tests/e2e/global-setup.ts'],
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           environment: 'node',
           env,
           testTimeout: 120_000,
