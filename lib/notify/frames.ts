@@ -1,38 +1,48 @@
-import type { OrderStatus } from '../orders/state-machine';
+import { z } from 'zod';
+import { ORDER_STATUSES, type OrderStatus } from '../orders/state-machine';
 import type { ValidationIssue } from '../errors';
 import { parseStrictJson } from './strict-json';
 
-/** PROTOCOL.md "Engine -> client frames": one JSON object per frame. */
-export interface OrderFrame {
-  type: 'order';
-  orderId: string;
-  clientOrderId?: string;
-  status: OrderStatus;
-  seq: number;
-  at: string;
-  attempt: number;
-  meta: Record<string, unknown>;
-}
+/*
+ * PROTOCOL.md "Engine -> client frames": one JSON object per frame. The schemas are the one definition of the frames;
+ * the engine builds frames of these types and the client SDK (client/sdk.ts) parses what arrives with them. Unknown
+ * keys are stripped on parsing, so a client keeps working when a later engine adds fields.
+ */
+const validationIssueSchema = z.object({ path: z.string(), message: z.string() });
 
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  details?: ValidationIssue[];
+export const orderFrameSchema = z.object({
+  type: z.literal('order'),
+  orderId: z.string().min(1),
+  clientOrderId: z.string().optional(),
+  status: z.enum(ORDER_STATUSES),
+  seq: z.number().int().min(1),
+  at: z.string(),
+  attempt: z.number().int().min(1),
+  meta: z.record(z.string(), z.unknown()),
+});
+export type OrderFrame = z.infer<typeof orderFrameSchema>;
+
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  details: z.array(validationIssueSchema).optional(),
   /** The refused request's `action` and `clientOrderId` (PROTOCOL.md v2 "Admission control"). */
-  action?: string;
-  clientOrderId?: string;
+  action: z.string().optional(),
+  clientOrderId: z.string().optional(),
   /** RATE_LIMITED and UNAVAILABLE: when trying again can succeed. */
-  retryAfterMs?: number;
+  retryAfterMs: z.number().min(0).optional(),
   /** UNAVAILABLE when the order may have been recorded: the id it was recorded under, if it was. */
-  orderId?: string;
-}
+  orderId: z.string().optional(),
+});
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 
-export interface QuoteFrame {
-  type: 'quote';
-  quotes: unknown[];
-  route: unknown;
-}
+export const quoteFrameSchema = z.object({
+  type: z.literal('quote'),
+  quotes: z.array(z.unknown()),
+  route: z.unknown(),
+});
+export type QuoteFrame = z.infer<typeof quoteFrameSchema>;
 
 export interface OrderFrameInput {
   orderId: string;
