@@ -78,6 +78,13 @@ it('kill -9 of the Lambda host with 200 orders in flight: every order terminal, 
   expect(transactions.filter((count) => count !== 1)).toEqual([]);
   const confirmed = mine.filter((order) => order.status === 'confirmed').length;
   const attempts = mine.map((order) => Number(order.attempt));
+  /*
+   * Every message is consumed. A delivery of an order that another delivery held (the poller's re-invoke after the
+   * kill, or SQS's redelivery of the killed batch) comes back when that lease ends and is then deleted: it may still
+   * be on its way back when the orders are all terminal, so the queue is given its visibility window to drain.
+   */
+  const drainDeadline = Date.now() + 30_000;
+  while ((await queueDepth('ordersQueue')) > 0 && Date.now() < drainDeadline) await new Promise((resolve) => setTimeout(resolve, 500));
   expect(await queueDepth('ordersQueue')).toBe(0);
   expect(await queueDepth('ordersDlq')).toBe(0);
 
