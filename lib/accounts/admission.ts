@@ -208,8 +208,10 @@ const stateTat = (state: LimitsState, key: BucketKey, connectionId: string): num
 
 const ADMIT_BUDGET_MS = 3_000;
 /*
- * How long a request waits for the writes before it before writing itself. A slow table (a loaded machine: a write
- * can take seconds) must not turn a request that the table would answer into UNAVAILABLE; it only costs a write.
+ * How long a request that the writes in flight would refuse waits for them to land. Past it, it is refused on that
+ * prediction (RATE_LIMITED, with the wait the prediction gives): on a loaded machine a write can take seconds, and
+ * neither UNAVAILABLE nor a write of its own (which is what brought the table down under a flood) is a better answer.
+ * The prediction errs only on the strict side: a write in flight that is refused or fails leaves more room, not less.
  */
 const MAX_WAIT_FOR_LANDINGS_MS = 1_000;
 
@@ -236,9 +238,8 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
   const account = knownAccount(owner);
   const flightKey = (key: BucketKey): string => (key === 'messages' ? `c#${connectionId}` : key);
   const deadlineMs = Date.now() + ADMIT_BUDGET_MS;
-  // Waiting is only an economy: past this, the request writes and the table decides, as if nothing were in flight.
   const waitUntilMs = Date.now() + MAX_WAIT_FOR_LANDINGS_MS;
-  for (;;) {
+  for (let waitedOut = false; ; ) {
     const nowMs = ctx.now();
     const judged = buckets.map(({ key, bucket }) => {
       const tat = knownTat(account, key, connectionId);
@@ -250,7 +251,11 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
     const certain = judged.flatMap(({ key, bucket, certain }) => (certain.admitted ? [] : [{ key, bucket, retryAfterMs: certain.retryAfterMs }]));
     if (certain.length > 0) throw rateLimited(certain);
     if (judged.every(({ predicted }) => predicted.admitted)) break;
-    if (!(await account.inFlight.landing(waitUntilMs))) break;
+    if (waitedOut) {
+      // Still refused counting the writes in flight as admitted: refused, with the wait that prediction gives.
+      throw rateLimited(judged.flatMap(({ key, bucket, predicted }) => (predicted.admitted ? [] : [{ key, bucket, retryAfterMs: predicted.retryAfterMs }])));
+    }
+    waitedOut = !(await account.inFlight.landing(waitUntilMs));
   }
   const landed = account.inFlight.begin(buckets.map(({ key }) => flightKey(key)));
   try {
