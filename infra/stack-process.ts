@@ -25,7 +25,8 @@ export interface StackProcess {
   stop(graceMs?: number): Promise<{ forced: boolean; killed: number[] }>;
 }
 
-const alive = (pid: number): boolean => {
+/** Whether a process runs (a zombie, exited but not yet reaped, does not). */
+export const alive = (pid: number): boolean => {
   try {
     // A zombie (exited, not yet reaped) still answers signal 0: not alive.
     if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;

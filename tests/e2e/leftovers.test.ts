@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { spawnStackProcess, type StackProcess } from '../../infra/stack-process';
+import { alive, spawnStackProcess, type StackProcess } from '../../infra/stack-process';
 
 /*
  * `kill -9` of `npm start` alone (not its process group) leaves serverless-offline and the DynamoDB Local JVM
@@ -11,16 +11,6 @@ const started: StackProcess[] = [];
 afterAll(async () => {
   for (const stack of started.reverse()) await stack.stop();
 }, 60_000);
-
-const alive = (pid: number): boolean => {
-  try {
-    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 it('a start after kill -9 of the previous one alone stops its orphans by PID, says so, and serves', async () => {
   const first = await spawnStackProcess({ stage: 'leftovers', env: { MOCK_PROFILE: 'fast' } });
