@@ -108,7 +108,16 @@ export const terminate = async (child: ChildProcess, signal: NodeJS.Signals, gra
  * transactions/s (6.1 ms of JVM CPU each); a 512 MB heap with the parallel collector did 342/s (4.2 ms). Reliability
  * comes before memory: the JVM's RSS goes from about 250 to about 300-400 MB under load.
  */
-const DEFAULT_DYNAMODB_JVM_OPTS = '-Xms256m -Xmx512m -XX:+UseParallelGC -XX:MaxMetaspaceSize=96m';
+/*
+ * -XX:TieredStopAtLevel=1: the client compiler only (java's manual,
+ * https://docs.oracle.com/en/java/javase/17/docs/specs/man/java.html). A JFR recording of a 100 s bench run showed
+ * HotSpot's compilers spending 25 s of CPU on DynamoDB Local's code, more than the requests themselves: a stack
+ * lives minutes, not the hours that C2's faster code needs to pay its compile time back. Measured on the same
+ * machine, `npm run bench -- --mode burst --orders 100 --connections 100 --profile zero --bursts 3`: the JVM's CPU
+ * over the three bursts went from 4.6 / 3.2 / 3.1 s to 2.5 / 1.9 / 1.9 s, ack p99 from 3.4 / 2.0 / 3.2 s to
+ * 1.9 / 1.6 / 1.4 s.
+ */
+const DEFAULT_DYNAMODB_JVM_OPTS = '-Xms256m -Xmx512m -XX:+UseParallelGC -XX:MaxMetaspaceSize=96m -XX:TieredStopAtLevel=1';
 
 const LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
 const launcherSource = join(repoRoot, 'infra', 'java', `${LAUNCHER_CLASS}.java`);

@@ -4,7 +4,9 @@ import { engineContext } from '../../lib/orders/runtime';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { settleDeadLetter } from '../../lib/orders/execute-order';
 
-const ctx = engineContext();
+/** Records handled at once; also all the connections to a store this function can use. */
+const SETTLE_CONCURRENCY = 10;
+const ctx = engineContext({ maxSockets: () => SETTLE_CONCURRENCY });
 
 /** The backstop behind the redrive policy: no order is ever left non-terminal in silence. */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
@@ -17,6 +19,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
         deadlineMs: ctx.now(),
       }),
-    { concurrency: 10 },
+    { concurrency: SETTLE_CONCURRENCY },
   ),
 );

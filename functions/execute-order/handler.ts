@@ -2,10 +2,9 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
 import { processBatch } from '../../lib/aws/sqs-batch';
-import { changeVisibility } from '../../lib/aws/queues';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 
-const ctx = engineContext();
+const ctx = engineContext({ maxSockets: (config) => config.EXECUTION_CONCURRENCY });
 
 /** Answers this long before the Lambda deadline, so partial results are reported rather than lost to a timeout. */
 const DEADLINE_MARGIN_MS = 2_000;
@@ -28,7 +27,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, conte
       }),
     {
       concurrency: ctx.config.EXECUTION_CONCURRENCY,
-      onRetry: (record, seconds) => changeVisibility(ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
+      onRetry: (record, seconds) => ctx.queues.changeVisibility(ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
     },
   );
 });

@@ -2,11 +2,12 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/orders/runtime';
 import { processBatch } from '../../lib/aws/sqs-batch';
-import { changeVisibility } from '../../lib/aws/queues';
 import { parseStatusMessage } from '../../lib/notify/status-message';
 import { log } from '../../lib/log';
 
-const ctx = engineContext();
+/** Records handled at once; also all the connections to a store this function can use. */
+const NOTIFY_CONCURRENCY = 10;
+const ctx = engineContext({ maxSockets: () => NOTIFY_CONCURRENCY });
 
 /** The callback Lambda: each status frame to its order's subscribed connections, in seq order per order. */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
@@ -24,9 +25,9 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
       }
     },
     {
-      concurrency: 10,
+      concurrency: NOTIFY_CONCURRENCY,
       fifo: true,
-      onRetry: (record, seconds) => changeVisibility(ctx.config.STATUS_QUEUE_NAME, record.receiptHandle, seconds),
+      onRetry: (record, seconds) => ctx.queues.changeVisibility(ctx.config.STATUS_QUEUE_NAME, record.receiptHandle, seconds),
     },
   ),
 );

@@ -12,10 +12,10 @@ import { awsCallStatsIntervalMs, awsMaxSockets } from '../config';
  * AWS_ENDPOINT_URL_DYNAMODB), so the same code talks to AWS, LocalStack or the embedded emulators.
  * Keep-alive agents matter: every order costs several round trips, and a TCP handshake per call doubles them.
  */
-const requestHandler = () =>
+const requestHandler = (maxSockets: number) =>
   new NodeHttpHandler({
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: awsMaxSockets() }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: awsMaxSockets() }),
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
     connectionTimeout: 2_000,
     requestTimeout: 10_000,
   });
@@ -44,27 +44,46 @@ if (statsEveryMs > 0) {
   }, statsEveryMs).unref();
 }
 
-let documentClient: DynamoDBDocumentClient | undefined;
-export const dynamo = (): DynamoDBDocumentClient => {
-  documentClient ??= DynamoDBDocumentClient.from(countCalls(new DynamoDBClient({ requestHandler: requestHandler() }), 'dynamodb'), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return documentClient;
+/** One set of clients: its own keep-alive pools, so one function's queue of requests never delays another's. */
+export interface AwsClients {
+  dynamo: () => DynamoDBDocumentClient;
+  sqs: () => SQSClient;
+  managementApi: (endpoint: string) => ApiGatewayManagementApiClient;
+}
+
+/** Builds a set of clients lazily, each with at most `maxSockets` connections per endpoint. */
+export const createAwsClients = ({ maxSockets }: { maxSockets: number }): AwsClients => {
+  let documentClient: DynamoDBDocumentClient | undefined;
+  let sqsClient: SQSClient | undefined;
+  const managementClients = new Map<string, ApiGatewayManagementApiClient>();
+  return {
+    dynamo: () => {
+      documentClient ??= DynamoDBDocumentClient.from(countCalls(new DynamoDBClient({ requestHandler: requestHandler(maxSockets) }), 'dynamodb'), {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+      return documentClient;
+    },
+    // Emulator queue URLs carry unresolvable hosts: route by the configured endpoint, not the URL (embedded-stack.md P6).
+    sqs: () => {
+      sqsClient ??= countCalls(new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: requestHandler(maxSockets) }), 'sqs');
+      return sqsClient;
+    },
+    managementApi: (endpoint) => {
+      let client = managementClients.get(endpoint);
+      if (!client) {
+        client = countCalls(new ApiGatewayManagementApiClient({ endpoint, requestHandler: requestHandler(maxSockets) }), 'apigw');
+        managementClients.set(endpoint, client);
+      }
+      return client;
+    },
+  };
 };
 
-let sqsClient: SQSClient | undefined;
-/** Emulator queue URLs carry unresolvable hosts: route by the configured endpoint, not the URL (embedded-stack.md P6). */
-export const sqs = (): SQSClient => {
-  sqsClient ??= countCalls(new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: requestHandler() }), 'sqs');
-  return sqsClient;
+let shared: AwsClients | undefined;
+/** The process's default set (AWS_MAX_SOCKETS per endpoint), for callers that are not a function's engine. */
+export const sharedAwsClients = (): AwsClients => {
+  shared ??= createAwsClients({ maxSockets: awsMaxSockets() });
+  return shared;
 };
-
-const managementClients = new Map<string, ApiGatewayManagementApiClient>();
-export const managementApi = (endpoint: string): ApiGatewayManagementApiClient => {
-  let client = managementClients.get(endpoint);
-  if (!client) {
-    client = countCalls(new ApiGatewayManagementApiClient({ endpoint, requestHandler: requestHandler() }), 'apigw');
-    managementClients.set(endpoint, client);
-  }
-  return client;
-};
+export const dynamo = (): DynamoDBDocumentClient => sharedAwsClients().dynamo();
+export const sqs = (): SQSClient => sharedAwsClients().sqs();

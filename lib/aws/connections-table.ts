@@ -1,4 +1,4 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
 
 export interface ConnectionItem {
@@ -10,15 +10,18 @@ export interface ConnectionItem {
 }
 
 export class ConnectionsTable {
-  constructor(private readonly tableName: string) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly client: () => DynamoDBDocumentClient = dynamo,
+  ) {}
 
   async put(item: ConnectionItem): Promise<void> {
-    await dynamo().send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.client().send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
   /** The live connection, or undefined. Expired rows may linger until TTL deletes them, so they are filtered here. */
   async get(connectionId: string, nowMs: number): Promise<ConnectionItem | undefined> {
-    const result = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { connectionId } }));
+    const result = await this.client().send(new GetCommand({ TableName: this.tableName, Key: { connectionId } }));
     const item = result.Item as ConnectionItem | undefined;
     if (!item || item.expiresAt * 1000 <= nowMs) return undefined;
     return item;
@@ -26,7 +29,7 @@ export class ConnectionsTable {
 
   /** Deletes the row; resolves to what it was (its owner), or undefined when there was none. */
   async delete(connectionId: string): Promise<ConnectionItem | undefined> {
-    const result = await dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { connectionId }, ReturnValues: 'ALL_OLD' }));
+    const result = await this.client().send(new DeleteCommand({ TableName: this.tableName, Key: { connectionId }, ReturnValues: 'ALL_OLD' }));
     return result.Attributes as ConnectionItem | undefined;
   }
 
@@ -43,7 +46,7 @@ export class ConnectionsTable {
           for (const key of keys) live.add(String(key.connectionId));
           break;
         }
-        const result = await dynamo().send(
+        const result = await this.client().send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'connectionId, expiresAt' } } }),
         );
         for (const item of result.Responses?.[this.tableName] ?? []) {

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
 import type { LedgerStore, TxRecord } from '../chain/cluster';
@@ -9,11 +9,14 @@ import type { LedgerStore, TxRecord } from '../chain/cluster';
  * the same signed transaction is `AlreadyProcessed`, never a second transaction.
  */
 export class LedgerTable implements LedgerStore {
-  constructor(private readonly tableName: string) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly client: () => DynamoDBDocumentClient = dynamo,
+  ) {}
 
   async putIfAbsent(record: TxRecord): Promise<boolean> {
     try {
-      await dynamo().send(
+      await this.client().send(
         new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(signature)' }),
       );
       return true;
@@ -24,13 +27,13 @@ export class LedgerTable implements LedgerStore {
   }
 
   async get(signature: string): Promise<TxRecord | undefined> {
-    const result = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { signature }, ConsistentRead: true }));
+    const result = await this.client().send(new GetCommand({ TableName: this.tableName, Key: { signature }, ConsistentRead: true }));
     return result.Item as TxRecord | undefined;
   }
 
   /** Every transaction ever sent for an order (tests: "executed at most once on chain"). */
   async signaturesOf(orderId: string): Promise<string[]> {
-    const result = await dynamo().send(
+    const result = await this.client().send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: 'byOrder',

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './clients';
 
 /*
@@ -67,7 +67,10 @@ const failedItem = (error: ConditionalCheckFailedException): Record<string, unkn
   (error as { Item?: Record<string, unknown> }).Item;
 
 export class LimitsTable {
-  constructor(private readonly tableName: string) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly client: () => DynamoDBDocumentClient = dynamo,
+  ) {}
 
   /**
    * One admission: every bucket and, when `openOrdersMax` is set, one open-order slot, in one conditional UpdateItem
@@ -101,7 +104,7 @@ export class LimitsTable {
     if (conditions.length === 0) return { ok: true, state: { connectionTats: {} } };
     if (sets.length === 0) delete values[':now'];
     try {
-      const result = await dynamo().send(
+      const result = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },
@@ -128,7 +131,7 @@ export class LimitsTable {
     await Promise.all(
       params.steps.map(async ({ key, intervalUs }) => {
         try {
-          await dynamo().send(
+          await this.client().send(
             new UpdateCommand({
               TableName: this.tableName,
               Key: { accountId },
@@ -152,7 +155,7 @@ export class LimitsTable {
   /** Frees one open-order slot; never below zero (orders admitted before the counter existed are not counted). */
   async releaseOpenOrder(accountId: string): Promise<void> {
     try {
-      await dynamo().send(
+      await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },
@@ -172,7 +175,7 @@ export class LimitsTable {
    */
   async registerConnection(accountId: string, connectionId: string, nowUs: number, max: number): Promise<LimitsWrite> {
     try {
-      await dynamo().send(
+      await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },
@@ -195,7 +198,7 @@ export class LimitsTable {
   /** Uncounts a connection; false when it was not registered (already released, or pruned as closed). */
   async releaseConnection(accountId: string, connectionId: string): Promise<boolean> {
     try {
-      await dynamo().send(
+      await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },
@@ -233,7 +236,7 @@ export class LimitsTable {
       conditions.push('connections = :observed');
     }
     try {
-      await dynamo().send(
+      await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
 import { InfrastructureError, StaleWriteError } from '../errors';
@@ -76,7 +76,10 @@ export const clientOrderGuardKey = (owner: string, clientOrderId: string): strin
 export type CreateOrderResult = { created: true } | { created: false; existingOrderId: string };
 
 export class OrdersTable {
-  constructor(private readonly tableName: string) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly client: () => DynamoDBDocumentClient = dynamo,
+  ) {}
 
   /** The order and, when it has one, its clientOrderId guard, in one transaction: one order per (owner, key). */
   async create(order: OrderItem): Promise<CreateOrderResult> {
@@ -87,7 +90,7 @@ export class OrdersTable {
     };
     if (!order.clientOrderId) {
       try {
-        await dynamo().send(new PutCommand(putOrder));
+        await this.client().send(new PutCommand(putOrder));
       } catch (error) {
         // orderId is a fresh ULID: only an earlier attempt of this very write can have taken it.
         if (error instanceof ConditionalCheckFailedException) return { created: false, existingOrderId: order.orderId };
@@ -102,7 +105,7 @@ export class OrdersTable {
       refOrderId: order.orderId,
     };
     try {
-      await dynamo().send(
+      await this.client().send(
         new TransactWriteCommand({
           TransactItems: [
             { Put: { TableName: this.tableName, Item: guard, ConditionExpression: 'attribute_not_exists(orderId)' } },
@@ -122,14 +125,14 @@ export class OrdersTable {
   }
 
   private async getGuard(owner: string, clientOrderId: string): Promise<ClientOrderGuard | undefined> {
-    const result = await dynamo().send(
+    const result = await this.client().send(
       new GetCommand({ TableName: this.tableName, Key: { orderId: clientOrderGuardKey(owner, clientOrderId) }, ConsistentRead: true }),
     );
     return result.Item as ClientOrderGuard | undefined;
   }
 
   async get(orderId: string): Promise<OrderItem | undefined> {
-    const result = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { orderId }, ConsistentRead: true }));
+    const result = await this.client().send(new GetCommand({ TableName: this.tableName, Key: { orderId }, ConsistentRead: true }));
     const item = result.Item as OrderItem | undefined;
     return item?.kind === 'order' ? item : undefined;
   }
@@ -168,7 +171,7 @@ export class OrdersTable {
     // A terminal order leaves the sweeper's index.
     const removes = isTerminal(params.next.status) ? ' REMOVE openShard' : '';
     try {
-      const result = await dynamo().send(
+      const result = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId: params.orderId },
@@ -205,7 +208,7 @@ export class OrdersTable {
       holderCondition = 'leaseHolder = :previous';
     }
     try {
-      const result = await dynamo().send(
+      const result = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId: order.orderId },
@@ -239,7 +242,7 @@ export class OrdersTable {
       const ids: string[] = [];
       let startKey: Record<string, unknown> | undefined;
       do {
-        const page = await dynamo().send(
+        const page = await this.client().send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: 'openOrders',
@@ -265,7 +268,7 @@ export class OrdersTable {
   /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */
   async releaseLease(orderId: string, seq: number): Promise<void> {
     try {
-      await dynamo().send(
+      await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId },
@@ -283,7 +286,7 @@ export class OrdersTable {
   /** Adds a connection of the owner; resolves to the order as it is now, or undefined when the caller does not own it. */
   async addSubscriber(orderId: string, owner: string, connectionId: string): Promise<OrderItem | undefined> {
     try {
-      const result = await dynamo().send(
+      const result = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId },
@@ -302,7 +305,7 @@ export class OrdersTable {
   }
 
   async removeSubscriber(orderId: string, connectionId: string): Promise<void> {
-    await dynamo().send(
+    await this.client().send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { orderId },

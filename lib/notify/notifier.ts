@@ -1,5 +1,5 @@
-import { sendMessages } from '../aws/queues';
-import { postToConnection } from '../aws/connections-api';
+import type { Queues } from '../aws/queues';
+import type { ConnectionsApi } from '../aws/connections-api';
 import type { ConnectionsTable } from '../aws/connections-table';
 import type { OrdersTable, OrderItem } from '../aws/orders-table';
 import type { OrderFrame } from './frames';
@@ -32,6 +32,8 @@ export interface NotifierDeps {
   fixedEndpoint: string;
   orders: OrdersTable;
   connections: ConnectionsTable;
+  queues: Queues;
+  connectionsApi: ConnectionsApi;
 }
 
 export class Notifier {
@@ -50,7 +52,7 @@ export class Notifier {
     const recipients = [...(order.subscribers ?? [])];
     if (recipients.length === 0) return;
     const mgmtEndpoint = this.endpointFor(order);
-    await sendMessages(
+    await this.deps.queues.sendMessages(
       this.deps.statusQueueName,
       frames.map((frame) => ({
         body: { frame, recipients, mgmtEndpoint } satisfies StatusMessage,
@@ -68,7 +70,7 @@ export class Notifier {
     const endpoint = this.deps.fixedEndpoint || message.mgmtEndpoint;
     await Promise.all(
       message.recipients.map(async (connectionId) => {
-        const outcome = await withRetries(() => postToConnection(endpoint, connectionId, message.frame));
+        const outcome = await withRetries(() => this.deps.connectionsApi.post(endpoint, connectionId, message.frame));
         if (outcome === 'gone') {
           log.info('connection gone; forgetting it', { connectionId, orderId: message.frame.orderId });
           await Promise.all([
@@ -82,6 +84,6 @@ export class Notifier {
 
   /** A frame straight to one connection (acks, replays, errors). Gone is not an error: the client left. */
   async postDirect(endpoint: string, connectionId: string, frame: unknown): Promise<'sent' | 'gone'> {
-    return postToConnection(this.deps.fixedEndpoint || endpoint, connectionId, frame);
+    return this.deps.connectionsApi.post(this.deps.fixedEndpoint || endpoint, connectionId, frame);
   }
 }

@@ -5,6 +5,9 @@ import { OrdersTable } from '../aws/orders-table';
 import { LedgerTable } from '../aws/ledger-table';
 import { LimitsTable } from '../aws/limits-table';
 import { ConfigError } from '../errors';
+import { createAwsClients, type AwsClients } from '../aws/clients';
+import { Queues } from '../aws/queues';
+import { ConnectionsApi } from '../aws/connections-api';
 import { Notifier } from '../notify/notifier';
 import { MockCluster } from '../chain/cluster';
 import { mockProfile, type MockProfile } from '../chain/profile';
@@ -20,34 +23,49 @@ export interface EngineContext {
   ledger: LedgerTable;
   /** Admission control's per-account state (lib/accounts/admission.ts). */
   limits: LimitsTable;
+  queues: Queues;
   notifier: Notifier;
   profile: MockProfile;
   cluster: MockCluster;
   now: () => number;
 }
 
-export const createEngineContext = (config: EngineConfig, now: () => number = Date.now): EngineContext => {
+export interface EngineContextOptions {
+  now?: () => number;
+  /** The clients every adapter of this context shares; by default a set of its own, with `maxSockets` per endpoint. */
+  aws?: AwsClients;
+  /** Default AWS_MAX_SOCKETS. */
+  maxSockets?: number;
+}
+
+export const createEngineContext = (config: EngineConfig, options: EngineContextOptions = {}): EngineContext => {
+  const now = options.now ?? Date.now;
+  const aws = options.aws ?? createAwsClients({ maxSockets: options.maxSockets ?? config.AWS_MAX_SOCKETS });
   setLogLevel(config.LOG_LEVEL);
   // Routing and landing must price on the same market in every process: it is a function of the seed and the clock.
   setMarketSeed(config.MOCK_SEED);
-  const orders = new OrdersTable(config.ORDERS_TABLE);
-  const connections = new ConnectionsTable(config.CONNECTIONS_TABLE);
-  const ledger = new LedgerTable(config.LEDGER_TABLE);
+  const orders = new OrdersTable(config.ORDERS_TABLE, aws.dynamo);
+  const connections = new ConnectionsTable(config.CONNECTIONS_TABLE, aws.dynamo);
+  const ledger = new LedgerTable(config.LEDGER_TABLE, aws.dynamo);
   if (!config.LIMITS_TABLE) throw new ConfigError('Invalid configuration: LIMITS_TABLE is required');
   const profile = mockProfile(config.MOCK_PROFILE, { failureRates: config.MOCK_FAILURE_RATES });
+  const queues = new Queues(aws.sqs);
   return {
     config,
-    accounts: new AccountsTable(config.ACCOUNTS_TABLE),
+    accounts: new AccountsTable(config.ACCOUNTS_TABLE, aws.dynamo),
     connections,
     orders,
     ledger,
-    limits: new LimitsTable(config.LIMITS_TABLE),
+    limits: new LimitsTable(config.LIMITS_TABLE, aws.dynamo),
     notifier: new Notifier({
       statusQueueName: config.STATUS_QUEUE_NAME,
       fixedEndpoint: config.WS_MGMT_ENDPOINT,
       orders,
       connections,
+      queues,
+      connectionsApi: new ConnectionsApi(aws.managementApi),
     }),
+    queues,
     profile,
     cluster: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
     now,

@@ -1,6 +1,5 @@
 import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
-import { sendMessage } from '../aws/queues';
 import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/orders-table';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';
@@ -125,7 +124,7 @@ export const placeOrder = async (
     log.warn('could not post the pending frame; enqueueing anyway', { orderId, error: acked.error });
   }
   const t2 = performance.now();
-  const enqueued = await retryTransient(() => sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
+  const enqueued = await retryTransient(() => ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
     deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
   }).catch((error: unknown) => ({ ok: false as const, error }));
   if (!enqueued.ok) {
@@ -184,7 +183,7 @@ const answerDuplicate = async (
   await retryTransient(() => ctx.notifier.postDirect(endpoint, connectionId, existing.lastFrame), { deadlineMs: Date.now() + ACK_BUDGET_MS });
   if (existing.status === 'pending' && existing.seq === 1 && nowMs - existing.createdAtMs > REENQUEUE_STALE_PENDING_AFTER_MS) {
     log.warn('re-enqueueing an order stuck at its first pending', { orderId: existing.orderId });
-    await sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId: existing.orderId } satisfies OrderMessage);
+    await ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId: existing.orderId } satisfies OrderMessage);
   }
   return { orderId: existing.orderId, created: false };
 };

@@ -1,4 +1,3 @@
-import { sendMessages } from '../aws/queues';
 import type { EngineContext } from './context';
 import type { OrderMessage } from './order-message';
 import { log } from '../log';
@@ -16,7 +15,7 @@ const RESUME_LIMIT_PER_SHARD = 10_000;
 
 const enqueueAll = async (ctx: EngineContext, orderIds: string[]): Promise<void> => {
   for (let i = 0; i < orderIds.length; i += 10) {
-    await sendMessages(
+    await ctx.queues.sendMessages(
       ctx.config.ORDERS_QUEUE_NAME,
       orderIds.slice(i, i + 10).map((orderId) => ({ body: { orderId } satisfies OrderMessage })),
     );

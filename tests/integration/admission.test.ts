@@ -37,7 +37,7 @@ const LIMITS = {
 /** An engine with the limits above (and overrides) whose clock the test moves. */
 const engineAt = (overrides: Record<string, string> = {}): { ctx: EngineContext; clock: { now: number }; writes: () => number } => {
   const clock = { now: Date.now() };
-  const ctx = createEngineContext(parseConfig(engineEnv({ ...LIMITS, ...overrides })), () => clock.now);
+  const ctx = createEngineContext(parseConfig(engineEnv({ ...LIMITS, ...overrides })), { now: () => clock.now });
   stubDirectPosts(ctx);
   let writes = 0;
   const realAdmit = ctx.limits.admit.bind(ctx.limits);

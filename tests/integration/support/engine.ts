@@ -119,7 +119,7 @@ export const bySeq = (frames: OrderFrame[]): OrderFrame[] => [...frames].sort((a
  */
 export const testContext = (now?: () => number): EngineContext => {
   useEngineEnv();
-  const ctx = createEngineContext(parseConfig(process.env), now);
+  const ctx = createEngineContext(parseConfig(process.env), { now });
   stubDirectPosts(ctx);
   return ctx;
 };
