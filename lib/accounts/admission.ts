@@ -116,14 +116,18 @@ const tooManyOpenOrders = (max: number): RequestError =>
  * Writes in flight. A flood arrives faster than the table answers, and the hints only learn from answers: without
  * more, every message of a flood is a write, DynamoDB Local serialises them, and every account waits behind that
  * queue (measured: 500 messages/s from one account left another account's orders unanswered for 40 s). So a request
- * counts the writes of its account still in flight as if each will be admitted: if even that prediction refuses it,
- * it waits for them to land (their answers teach the hints) and decides again, most often refusing without a write
- * of its own. A burst within the bucket is predicted admitted and written at once, as before. A Lambda instance on
- * AWS serves one request at a time, so there nothing is ever in flight beside it.
+ * counts the writes of its account still in flight as if each will be admitted, and one that even this prediction
+ * refuses is refused at once (RATE_LIMITED, with the wait the prediction gives), without a write. The prediction errs
+ * only on the strict side: a write in flight that is refused or fails leaves more room, not less, and the client's
+ * retry after `retryAfterMs` finds it. A burst within the bucket is predicted admitted and written at once. A Lambda
+ * instance on AWS serves one request at a time, so there nothing is ever in flight beside it.
+ *
+ * Refused requests used to wait up to 1 s for the writes in flight to land and decide again: under a flood of 500
+ * messages/s that kept about 450 requests waiting at any moment, each woken by every landing, and that work alone
+ * delayed every other account's acknowledgements on the shared host (npm run bench -- --mode flood).
  */
 class InFlight {
-  readonly count = new Map<string, number>();
-  private waiters: Array<() => void> = [];
+  private readonly count = new Map<string, number>();
 
   of(key: string): number {
     return this.count.get(key) ?? 0;
@@ -140,25 +144,7 @@ class InFlight {
         if (left > 0) this.count.set(key, left);
         else this.count.delete(key);
       }
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
     };
-  }
-
-  /** Resolves when any write of the account lands, or at deadlineMs (false). */
-  landing(deadlineMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter !== wake);
-        resolve(false);
-      }, Math.max(0, deadlineMs - Date.now()));
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.waiters.push(wake);
-    });
   }
 }
 
@@ -207,13 +193,6 @@ const stateTat = (state: LimitsState, key: BucketKey, connectionId: string): num
   key === 'messages' ? state.connectionTats[connectionId] : key === 'orders' ? state.orderTat : state.quoteTat;
 
 const ADMIT_BUDGET_MS = 3_000;
-/*
- * How long a request that the writes in flight would refuse waits for them to land. Past it, it is refused on that
- * prediction (RATE_LIMITED, with the wait the prediction gives): on a loaded machine a write can take seconds, and
- * neither UNAVAILABLE nor a write of its own (which is what brought the table down under a flood) is a better answer.
- * The prediction errs only on the strict side: a write in flight that is refused or fails leaves more room, not less.
- */
-const MAX_WAIT_FOR_LANDINGS_MS = 1_000;
 
 /** What the admission reserved, which the caller must give back if the request ends up creating nothing. */
 export interface Admission {
@@ -238,25 +217,18 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
   const account = knownAccount(owner);
   const flightKey = (key: BucketKey): string => (key === 'messages' ? `c#${connectionId}` : key);
   const deadlineMs = Date.now() + ADMIT_BUDGET_MS;
-  const waitUntilMs = Date.now() + MAX_WAIT_FOR_LANDINGS_MS;
-  for (let waitedOut = false; ; ) {
-    const nowMs = ctx.now();
-    const judged = buckets.map(({ key, bucket }) => {
-      const tat = knownTat(account, key, connectionId);
-      const inFlight = account.inFlight.of(flightKey(key));
-      // As if every write in flight were admitted: a bucket's tat moves one interval per admission.
-      const predicted = inFlight === 0 ? tat : Math.max(tat ?? 0, microsOf(nowMs)) + inFlight * bucket.intervalUs;
-      return { key, bucket, certain: gcra(bucket, tat, nowMs), predicted: gcra(bucket, predicted, nowMs) };
-    });
-    const certain = judged.flatMap(({ key, bucket, certain }) => (certain.admitted ? [] : [{ key, bucket, retryAfterMs: certain.retryAfterMs }]));
-    if (certain.length > 0) throw rateLimited(certain);
-    if (judged.every(({ predicted }) => predicted.admitted)) break;
-    if (waitedOut) {
-      // Still refused counting the writes in flight as admitted: refused, with the wait that prediction gives.
-      throw rateLimited(judged.flatMap(({ key, bucket, predicted }) => (predicted.admitted ? [] : [{ key, bucket, retryAfterMs: predicted.retryAfterMs }])));
-    }
-    waitedOut = !(await account.inFlight.landing(waitUntilMs));
-  }
+  const nowMs = ctx.now();
+  const judged = buckets.map(({ key, bucket }) => {
+    const tat = knownTat(account, key, connectionId);
+    const inFlight = account.inFlight.of(flightKey(key));
+    // As if every write in flight were admitted: a bucket's tat moves one interval per admission.
+    const predicted = inFlight === 0 ? tat : Math.max(tat ?? 0, microsOf(nowMs)) + inFlight * bucket.intervalUs;
+    return { key, bucket, certain: gcra(bucket, tat, nowMs), predicted: gcra(bucket, predicted, nowMs) };
+  });
+  const certain = judged.flatMap(({ key, bucket, certain }) => (certain.admitted ? [] : [{ key, bucket, retryAfterMs: certain.retryAfterMs }]));
+  if (certain.length > 0) throw rateLimited(certain);
+  const predicted = judged.flatMap(({ key, bucket, predicted }) => (predicted.admitted ? [] : [{ key, bucket, retryAfterMs: predicted.retryAfterMs }]));
+  if (predicted.length > 0) throw rateLimited(predicted);
   const landed = account.inFlight.begin(buckets.map(({ key }) => flightKey(key)));
   try {
     return await admitByWrite(ctx, { owner, connectionId, account, buckets, limits, reserveOpenOrder, deadlineMs });
