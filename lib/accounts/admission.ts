@@ -193,6 +193,8 @@ const stateTat = (state: LimitsState, key: BucketKey, connectionId: string): num
   key === 'messages' ? state.connectionTats[connectionId] : key === 'orders' ? state.orderTat : state.quoteTat;
 
 const ADMIT_BUDGET_MS = 3_000;
+/** A wrong idle belief costs one more write; the second write's form follows what the first one's refusal showed. */
+const MAX_ADMISSION_WRITES = 3;
 
 /** What the admission reserved, which the caller must give back if the request ends up creating nothing. */
 export interface Admission {
@@ -229,9 +231,13 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
   if (certain.length > 0) throw rateLimited(certain);
   const predicted = judged.flatMap(({ key, bucket, predicted }) => (predicted.admitted ? [] : [{ key, bucket, retryAfterMs: predicted.retryAfterMs }]));
   if (predicted.length > 0) throw rateLimited(predicted);
+  // Idle by the hints and no other write in flight on it: written in the one-write form for an idle bucket.
+  const believedIdle = new Set(
+    judged.filter(({ key }) => account.inFlight.of(flightKey(key)) === 0 && (knownTat(account, key, connectionId) ?? 0) < microsOf(nowMs)).map(({ key }) => key),
+  );
   const landed = account.inFlight.begin(buckets.map(({ key }) => flightKey(key)));
   try {
-    return await admitByWrite(ctx, { owner, connectionId, account, buckets, limits, reserveOpenOrder, deadlineMs });
+    return await admitByWrite(ctx, { owner, connectionId, account, buckets, limits, reserveOpenOrder, deadlineMs, believedIdle });
   } finally {
     landed();
   }
@@ -247,46 +253,59 @@ const admitByWrite = async (
     limits: AdmissionLimits;
     reserveOpenOrder: boolean;
     deadlineMs: number;
+    believedIdle: ReadonlySet<BucketKey>;
   },
 ): Promise<Admission> => {
   const { owner, connectionId, account, buckets, limits, reserveOpenOrder } = params;
 
-  // One write decides (LimitsTable.admit): its form does not depend on what anyone saw, so concurrent requests on
-  // the same account never fail each other; each is judged at the moment it is written.
-  const steps: BucketStep[] = buckets.map(({ key, bucket }) => ({ key, intervalUs: bucket.intervalUs, toleranceUs: bucket.toleranceUs }));
-  const writeAtMs = ctx.now();
-  const written = await retryTransient(
-    () => ctx.limits.admit(owner, { nowUs: microsOf(writeAtMs), connectionId, steps, ...(reserveOpenOrder ? { openOrdersMax: limits.openOrders } : {}) }),
-    { deadlineMs: params.deadlineMs },
-  );
-  if (!written.ok) throw new UnavailableError('the engine is over capacity; nothing was recorded', { cause: written.error });
-  const { state } = written.value;
-  remember(account, state, connectionId);
-  if (written.value.ok) {
-    // A bucket that was idle keeps its old tat plus one interval: raise it to now so no credit is stored.
-    const idle = steps.filter(({ key }) => {
-      const tat = stateTat(state, key, connectionId);
-      return tat !== undefined && tat < microsOf(writeAtMs);
-    });
-    if (idle.length > 0) {
-      await ctx.limits
-        .raiseIdleBuckets(owner, { nowUs: microsOf(writeAtMs), connectionId, steps: idle })
-        .catch((error: unknown) => log.warn('could not raise an idle bucket', { owner, error }));
+  // One write decides (LimitsTable.admit): each concurrent request is judged by the item as it is when written.
+  const believedIdle = new Set(params.believedIdle);
+  for (let attempt = 1; ; attempt++) {
+    const writeAtMs = ctx.now();
+    const steps: BucketStep[] = buckets.map(({ key, bucket }) => ({
+      key,
+      intervalUs: bucket.intervalUs,
+      toleranceUs: bucket.toleranceUs,
+      idle: believedIdle.has(key),
+    }));
+    const written = await retryTransient(
+      () => ctx.limits.admit(owner, { nowUs: microsOf(writeAtMs), connectionId, steps, ...(reserveOpenOrder ? { openOrdersMax: limits.openOrders } : {}) }),
+      { deadlineMs: params.deadlineMs },
+    );
+    if (!written.ok) throw new UnavailableError('the engine is over capacity; nothing was recorded', { cause: written.error });
+    const { state } = written.value;
+    remember(account, state, connectionId);
+    if (written.value.ok) {
+      // A bucket idle beyond what the hints said kept its old tat plus one interval: raise it to now, no credit stored.
+      const idle = steps.filter(({ key, idle }) => {
+        const tat = stateTat(state, key, connectionId);
+        return !idle && tat !== undefined && tat < microsOf(writeAtMs);
+      });
+      if (idle.length > 0) {
+        await ctx.limits
+          .raiseIdleBuckets(owner, { nowUs: microsOf(writeAtMs), connectionId, steps: idle })
+          .catch((error: unknown) => log.warn('could not raise an idle bucket', { owner, error }));
+      }
+      return { openOrderReserved: reserveOpenOrder };
     }
-    return { openOrderReserved: reserveOpenOrder };
-  }
 
-  // Refused: the item as it was says exactly why.
-  if (limits.messages && state.connectionTats[connectionId] === undefined) {
-    throw new RequestError('FORBIDDEN', 'this connection is not registered (it may predate this deployment); reconnect');
+    // Refused: the item as it was says exactly why.
+    if (limits.messages && state.connectionTats[connectionId] === undefined) {
+      throw new RequestError('FORBIDDEN', 'this connection is not registered (it may predate this deployment); reconnect');
+    }
+    const refusals = buckets
+      .map(({ key, bucket }) => ({ key, bucket, tat: stateTat(state, key, connectionId) }))
+      .filter(({ bucket, tat }) => tat !== undefined && tat > microsOf(writeAtMs) + bucket.toleranceUs)
+      .map(({ key, bucket, tat }) => ({ key, bucket, retryAfterMs: retryAfterMsOf(bucket, tat as number, writeAtMs) }));
+    if (refusals.length > 0) throw rateLimited(refusals);
+    if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) throw tooManyOpenOrders(limits.openOrders);
+    // Not over a limit: a bucket believed idle was not (another request charged it). Write again in the other form.
+    const busy = [...believedIdle].filter((key) => (stateTat(state, key, connectionId) ?? 0) >= microsOf(writeAtMs));
+    if (busy.length === 0 || attempt >= MAX_ADMISSION_WRITES) {
+      throw new UnavailableError('the limits item changed under the request; nothing was recorded', { retryAfterMs: 100 });
+    }
+    for (const key of busy) believedIdle.delete(key);
   }
-  const refusals = buckets
-    .map(({ key, bucket }) => ({ key, bucket, tat: stateTat(state, key, connectionId) }))
-    .filter(({ bucket, tat }) => tat !== undefined && tat > microsOf(writeAtMs) + bucket.toleranceUs)
-    .map(({ key, bucket, tat }) => ({ key, bucket, retryAfterMs: retryAfterMsOf(bucket, tat as number, writeAtMs) }));
-  if (refusals.length > 0) throw rateLimited(refusals);
-  if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) throw tooManyOpenOrders(limits.openOrders);
-  throw new UnavailableError('the limits item changed under the request; nothing was recorded', { retryAfterMs: 100 });
 };
 
 /** Gives back an open-order slot. Best effort: never fails the caller (a lost release only makes the count stricter). */

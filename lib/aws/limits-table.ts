@@ -22,6 +22,12 @@ export interface BucketStep {
   key: BucketKey;
   intervalUs: number;
   toleranceUs: number;
+  /**
+   * The writer believes the bucket idle (its tat behind now): the write then sets `tat = now + interval` on condition
+   * `tat < now`, the exact GCRA step for an idle bucket, instead of adding an interval to a stale tat and raising it in
+   * a second write. A wrong belief fails the condition and costs a retry with the other form.
+   */
+  idle?: boolean;
 }
 
 /** The numbers of one account's item (undefined where absent). */
@@ -76,8 +82,9 @@ export class LimitsTable {
    * One admission: every bucket and, when `openOrdersMax` is set, one open-order slot, in one conditional UpdateItem
    * whose form does not depend on what the writer last saw, so concurrent admissions never fail each other (DynamoDB
    * serialises them; each is refused only if the item, as it then is, is over a limit). Per bucket: condition
-   * `tat <= now + tolerance`, update `tat = if_not_exists(tat, now) + interval`. A tat left behind `now` by an idle
-   * spell is raised to `now` afterwards (`raiseIdleBuckets`), because DynamoDB has no max(). A failed condition
+   * `tat <= now + tolerance`, update `tat = if_not_exists(tat, now) + interval`; or, for a bucket the writer believes
+   * idle, condition `tat < now`, update `tat = now + interval` (DynamoDB has no max()). A tat left behind `now` by an
+   * idle spell that the writer did not expect is raised to `now` afterwards (`raiseIdleBuckets`). A failed condition
    * returns the whole item as it was. The message bucket exists from `$connect` on: absent means not registered.
    */
   async admit(accountId: string, params: { nowUs: number; connectionId: string; steps: BucketStep[]; openOrdersMax?: number }): Promise<LimitsWrite> {
@@ -88,10 +95,18 @@ export class LimitsTable {
     for (const [index, step] of params.steps.entries()) {
       const name = `#b${index}`;
       names[name] = this.attributeOf(step.key, params.connectionId);
-      values[`:l${index}`] = params.nowUs + step.toleranceUs;
-      values[`:i${index}`] = step.intervalUs;
-      conditions.push(step.key === 'messages' ? `${name} <= :l${index}` : `(attribute_not_exists(${name}) OR ${name} <= :l${index})`);
-      sets.push(`${name} = if_not_exists(${name}, :now) + :i${index}`);
+      // The message bucket exists from $connect on: its absence must fail the condition (not registered).
+      const orAbsent = (condition: string) => (step.key === 'messages' ? condition : `(attribute_not_exists(${name}) OR ${condition})`);
+      if (step.idle) {
+        values[`:n${index}`] = params.nowUs + step.intervalUs;
+        conditions.push(orAbsent(`${name} < :now`));
+        sets.push(`${name} = :n${index}`);
+      } else {
+        values[`:l${index}`] = params.nowUs + step.toleranceUs;
+        values[`:i${index}`] = step.intervalUs;
+        conditions.push(orAbsent(`${name} <= :l${index}`));
+        sets.push(`${name} = if_not_exists(${name}, :now) + :i${index}`);
+      }
     }
     let add = '';
     if (params.openOrdersMax !== undefined) {

@@ -145,6 +145,23 @@ describe('account buckets', () => {
     await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 
+  it('an idle bucket costs one write; a bucket believed idle that another instance charged costs a second, additive one', async () => {
+    const { ctx, clock, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    clock.now += 60_000;
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    expect(writes()).toBe(2);
+    expect((await item(owner))?.quoteTat).toBe((clock.now + 500) * 1000);
+    // A minute later this process believes the bucket idle, but another instance charged it 200 ms ahead meanwhile:
+    // the idle form's condition fails, and the additive form admits (200 ms ahead is within the 2 s tolerance).
+    clock.now += 60_000;
+    await setAttribute(owner, 'quoteTat', (clock.now + 200) * 1000);
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    expect(writes()).toBe(4);
+    expect((await item(owner))?.quoteTat).toBe((clock.now + 200 + 500) * 1000);
+  });
+
   it('concurrent requests at one instant: exactly the burst is admitted, the rest RATE_LIMITED', async () => {
     const { ctx } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
     const { owner, connectionId } = newAccount();
