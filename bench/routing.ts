@@ -4,7 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseUiAmount, resolveToken, type Token } from '../lib/tokens';
-import { routeOrder, type OrderSpec } from '../lib/routing';
+import { routeOrder } from '../lib/routing';
+import type { OrderSpec } from '../lib/venues/route';
 import { Market } from '../lib/venues/market';
 import { quote as dlmmQuote, type DlmmPool } from '../lib/venues/meteora-dlmm';
 

@@ -1,7 +1,8 @@
 import { ChainError, VenueError } from '../errors';
 import { resolveToken } from '../tokens';
-import { executeRouteAt, type OrderSpec, type Route, type RouteLeg } from '../routing';
-import { getMarket, marketFor, type Dex } from '../venues/market';
+import { executeRouteAt } from './landing';
+import { loadRoute, storeRoute, type OrderSpec, type Route, type StoredRoute } from '../venues/route';
+import { getMarket, marketFor } from '../venues/market';
 import { BLOCKHASH_VALID_BLOCKS, clockFor, slotAt, slotStartMs, type SlotClock } from './clock';
 import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profile';
 import { rngFor } from './rng';
@@ -12,17 +13,6 @@ export type { ForcedFailure } from './forced-failures';
 
 /** Base fee per signature, charged even when the transaction fails (dex-realism.md §4.4). No priority fee is modelled. */
 export const BASE_FEE_LAMPORTS = 5_000;
-
-/** A Route with amounts as decimal strings in base units: JSON/DynamoDB-safe. */
-export interface StoredRoute {
-  dex: string;
-  amountIn: string;
-  amountOut: string;
-  minAmountOut: string;
-  price: string;
-  priceImpactPct: string;
-  legs: { dex: Dex; percent: number; amountIn: string; amountOut: string }[];
-}
 
 /** The signed transaction as submitted. Plain JSON (amounts are base-unit decimal strings) so it can be stored and re-sent. */
 export interface SendRequest {
@@ -115,33 +105,6 @@ export interface LatestBlockhash {
   blockhash: string;
   lastValidBlockHeight: number;
   slot: number;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Conversions
-
-export function storeRoute(route: Route): StoredRoute {
-  return {
-    dex: route.dex,
-    amountIn: route.amountIn.toString(),
-    amountOut: route.amountOut.toString(),
-    minAmountOut: route.minAmountOut.toString(),
-    price: route.price,
-    priceImpactPct: route.priceImpactPct,
-    legs: route.legs.map((l) => ({ dex: l.dex, percent: l.percent, amountIn: l.amountIn.toString(), amountOut: l.amountOut.toString() })),
-  };
-}
-
-export function loadRoute(stored: StoredRoute): Route {
-  return {
-    dex: stored.dex,
-    amountIn: BigInt(stored.amountIn),
-    amountOut: BigInt(stored.amountOut),
-    minAmountOut: BigInt(stored.minAmountOut),
-    price: stored.price,
-    priceImpactPct: stored.priceImpactPct,
-    legs: stored.legs.map((l): RouteLeg => ({ dex: l.dex, percent: l.percent, amountIn: BigInt(l.amountIn), amountOut: BigInt(l.amountOut) })),
-  };
 }
 
 export function buildSendRequest(args: {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainError, EngineError, StaleWriteError, VenueError, isEngineError } from '../errors';
-import { routeOrder, quotesToWire, routeToWire, type OrderSpec } from '../routing';
+import { routeOrder, quotesToWire } from '../routing';
+import { routeToWire, type OrderSpec } from '../venues/route';
 import { resolveToken, formatUiAmount } from '../tokens';
 import { buildSendRequest, simulatedSendAckMs, statusOf, type ForcedFailure, type SendRequest, type TxRecord } from '../chain/cluster';
 import { drawVenue5xx, quoteLatencyMs, sampleLatencyMs } from '../chain/profile';

@@ -1,4 +1,5 @@
-import { routeOrder, quotesToWire, routeToWire } from '../routing';
+import { routeOrder, quotesToWire } from '../routing';
+import { routeToWire } from '../venues/route';
 import type { QuoteFrame } from '../notify/frames';
 import type { EngineContext } from './context';
 import type { ValidatedOrder } from './request';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { resolveToken, type Token } from '../../lib/tokens';
-import { executeRouteAt, formatPrice, minAmountOutFor, quotesToWire, routeOrder, routeToWire, type OrderSpec } from '../../lib/routing';
+import { quotesToWire, routeOrder } from '../../lib/routing';
+import { executeRouteAt } from '../../lib/chain/landing';
+import { formatPrice, minAmountOutFor, routeToWire, type OrderSpec } from '../../lib/venues/route';
 import { Market, PAIRS, type PoolsSnapshot } from '../../lib/venues/market';
 import { VenueError } from '../../lib/errors';
 import type { DlmmPool } from '../../lib/venues/meteora-dlmm';
