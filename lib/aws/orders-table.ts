@@ -4,7 +4,7 @@ import { dynamo } from './clients';
 import { InfrastructureError, StaleWriteError } from '../errors';
 import type { OrderFrame } from '../notify/frames';
 import { isTerminal, type OrderStatus } from '../orders/state-machine';
-import type { SendRequest } from '../chain/cluster';
+import type { SignedTransaction } from '../chain/port';
 
 /** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
 export interface StoredOrderRequest {
@@ -20,7 +20,7 @@ export interface StoredTransaction {
   signature: string;
   dex: string;
   /** The signed transaction as sent: re-sending it is idempotent (same signature), which is how a takeover reconciles. */
-  request: SendRequest;
+  request: SignedTransaction;
 }
 
 export interface OrderItem {

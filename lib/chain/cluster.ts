@@ -8,27 +8,12 @@ import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profi
 import { rngFor } from './rng';
 import { blockhashForSlot, transactionSignature } from './signature';
 import type { ForcedFailure } from './forced-failures';
+import type { BuildTransactionArgs, BuiltTransaction, ChainPort, ConfirmationHints, SentTransaction, SignedTransaction, TxOutcome } from './port';
 
 export type { ForcedFailure } from './forced-failures';
 
 /** Base fee per signature, charged even when the transaction fails (dex-realism.md §4.4). No priority fee is modelled. */
 export const BASE_FEE_LAMPORTS = 5_000;
-
-/** The signed transaction as submitted. Plain JSON (amounts are base-unit decimal strings) so it can be stored and re-sent. */
-export interface SendRequest {
-  orderId: string;
-  attempt: number;
-  blockhash: string;
-  lastValidBlockHeight: number;
-  side: 'buy' | 'sell';
-  /** Token symbols. */
-  tokenIn: string;
-  tokenOut: string;
-  amountIn: string;
-  slippageBps: number;
-  route: StoredRoute;
-  forcedFailure?: ForcedFailure;
-}
 
 export type TxFate = 'lands' | 'dropped' | 'ambiguous-late' | 'ambiguous-dropped' | 'forced-expired';
 
@@ -107,15 +92,15 @@ export interface LatestBlockhash {
   slot: number;
 }
 
-export function buildSendRequest(args: {
+export function buildSignedTransaction(args: {
   orderId: string;
   attempt: number;
   order: OrderSpec;
   route: Route;
   blockhash: { blockhash: string; lastValidBlockHeight: number };
   forcedFailure?: ForcedFailure;
-}): SendRequest {
-  const req: SendRequest = {
+}): SignedTransaction {
+  const req: SignedTransaction = {
     orderId: args.orderId,
     attempt: args.attempt,
     blockhash: args.blockhash.blockhash,
@@ -172,15 +157,25 @@ export interface MockClusterOptions {
   now?: () => number;
   /** Market seed the landing re-prices on; defaults to the process-wide market (lib/venues/market getMarket()). */
   marketSeed?: string;
+  /** How the simulated latencies are waited out (real timers by default). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-export class MockCluster {
+const realSleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+/** Records this process sent or read lately, so following a transaction costs no ledger read. */
+const RECENT_RECORDS_LIMIT = 10_000;
+
+export class MockCluster implements ChainPort {
   readonly ledger: LedgerStore;
   readonly profile: MockProfile;
   readonly seed: string;
   readonly clock: SlotClock;
+  readonly confirmation: ConfirmationHints;
   private readonly now: () => number;
   private readonly marketSeed: string | undefined;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly recent = new Map<string, TxRecord>();
 
   constructor(opts: MockClusterOptions) {
     this.ledger = opts.ledger;
@@ -188,7 +183,10 @@ export class MockCluster {
     this.seed = opts.seed;
     this.now = opts.now ?? Date.now;
     this.marketSeed = opts.marketSeed;
+    this.sleep = opts.sleep ?? realSleep;
     this.clock = clockFor(opts.seed);
+    const { landing, confirm } = opts.profile.latencies;
+    this.confirmation = { landing, confirm, timeoutMs: opts.profile.confirmTimeoutMs };
   }
 
   /** Newest block's hash; lastValidBlockHeight = its height + 150 (dex-realism.md §4.3). */
@@ -205,7 +203,7 @@ export class MockCluster {
     return slotStartMs(this.clock.slotOfBlockHeight(lastValidBlockHeight + 1));
   }
 
-  signatureFor(tx: Pick<SendRequest, 'orderId' | 'attempt' | 'blockhash'>): string {
+  signatureFor(tx: Pick<SignedTransaction, 'orderId' | 'attempt' | 'blockhash'>): string {
     return transactionSignature(this.seed, tx.orderId, tx.attempt, tx.blockhash);
   }
 
@@ -213,9 +211,11 @@ export class MockCluster {
    * Submits a signed transaction. Re-sending the same one (same signature) records nothing new: `alreadyProcessed`.
    * Returns the ledger record, so the sender can follow it without reading it back.
    */
-  async sendTransaction(tx: SendRequest): Promise<{ signature: string; alreadyProcessed: boolean; sentAtMs: number; record: TxRecord }> {
-    const nowMs = this.now();
+  async sendTransaction(tx: SignedTransaction): Promise<SentTransaction & { record: TxRecord }> {
     const signature = this.signatureFor(tx);
+    const ackMs = simulatedSendAckMs(this.profile, this.seed, signature);
+    await this.sleep(ackMs);
+    const nowMs = this.now();
     const forced = tx.forcedFailure;
     if (forced === 'VENUE_5XX') {
       throw new VenueError('VENUE_UNAVAILABLE', 'venue transaction API answered 503 Service Unavailable', { retryable: true, details: { httpStatus: 503, forced: true } });
@@ -227,9 +227,9 @@ export class MockCluster {
         details: { signature, ...(forced === 'RPC_TIMEOUT' ? { forced: true } : {}) },
       });
     }
-    const alreadyProcessed = async (): Promise<{ signature: string; alreadyProcessed: true; sentAtMs: number; record: TxRecord } | undefined> => {
-      const existing = await this.ledger.get(signature);
-      return existing ? { signature, alreadyProcessed: true, sentAtMs: existing.sentAtMs, record: existing } : undefined;
+    const alreadyProcessed = async (): Promise<(SentTransaction & { record: TxRecord }) | undefined> => {
+      const existing = await this.readRecord(signature);
+      return existing ? { ...this.sentOf(existing), alreadyProcessed: true, record: existing } : undefined;
     };
 
     const blockhashSlot = this.clock.slotOfBlockHeight(tx.lastValidBlockHeight - BLOCKHASH_VALID_BLOCKS);
@@ -247,13 +247,72 @@ export class MockCluster {
 
     // The common case costs one conditional write: the ledger refuses a second record for the same signature.
     const record = this.drawFate(tx, signature, blockhashSlot, nowMs, expiresAtMs);
-    if (await this.ledger.putIfAbsent(record)) return { signature, alreadyProcessed: false, sentAtMs: nowMs, record };
+    if (await this.ledger.putIfAbsent(record)) {
+      this.remember(record);
+      return { ...this.sentOf(record), alreadyProcessed: false, record };
+    }
     const existing = await alreadyProcessed();
     if (!existing) throw new ChainError('INTERNAL', `ledger refused ${signature} but does not have it`, { retryable: true });
     return existing;
   }
 
-  private drawFate(tx: SendRequest, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
+  /** The venue's build API and the wallet's signature (simulated latencies), on a blockhash fetched after them. */
+  async buildTransaction(args: BuildTransactionArgs): Promise<BuiltTransaction> {
+    const rng = rngFor(this.seed, 'build', args.orderId, args.attempt);
+    const chainMs = sampleLatencyMs(this.profile, 'build', rng) + sampleLatencyMs(this.profile, 'sign', rng);
+    await this.sleep(chainMs);
+    const transaction = buildSignedTransaction({ ...args, blockhash: this.getLatestBlockhash() });
+    return { transaction, signature: this.signatureFor(transaction), chainMs };
+  }
+
+  async findTransaction(signature: string): Promise<SentTransaction | undefined> {
+    const record = await this.readRecord(signature);
+    return record ? { ...this.sentOf(record), alreadyProcessed: true } : undefined;
+  }
+
+  /** The outcome is a pure function of the record and the clock: sleep until its next change, or until `untilMs`. */
+  async awaitOutcome(signature: string, untilMs: number): Promise<TxOutcome> {
+    const record = await this.readRecord(signature);
+    if (!record) throw new ChainError('INTERNAL', `signature ${signature} was never sent`, { retryable: true });
+    for (;;) {
+      const nowMs = this.now();
+      const status = statusOf(record, nowMs);
+      if (status.state === 'confirmed') {
+        this.recent.delete(signature);
+        return { ...status, atMs: record.confirmAtMs ?? nowMs };
+      }
+      if (status.state === 'failed') {
+        this.recent.delete(signature);
+        return { ...status, atMs: record.confirmAtMs ?? record.landsAtMs ?? nowMs };
+      }
+      if (status.state === 'expired') {
+        this.recent.delete(signature);
+        return { state: 'expired', atMs: record.expiresAtMs };
+      }
+      if (nowMs >= untilMs) return { state: 'pending' };
+      const nextChange = [record.landsAtMs, record.confirmAtMs, record.expiresAtMs].filter((t): t is number => t !== null && t > nowMs);
+      await this.sleep(Math.min(untilMs, ...nextChange) - nowMs);
+    }
+  }
+
+  private sentOf(record: TxRecord): Omit<SentTransaction, 'alreadyProcessed'> {
+    return { signature: record.signature, sentAtMs: record.sentAtMs, expiresAtMs: record.expiresAtMs, ackMs: simulatedSendAckMs(this.profile, this.seed, record.signature) };
+  }
+
+  private async readRecord(signature: string): Promise<TxRecord | undefined> {
+    const cached = this.recent.get(signature);
+    if (cached) return cached;
+    const record = await this.ledger.get(signature);
+    if (record) this.remember(record);
+    return record;
+  }
+
+  private remember(record: TxRecord): void {
+    if (this.recent.size >= RECENT_RECORDS_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+    this.recent.set(record.signature, record);
+  }
+
+  private drawFate(tx: SignedTransaction, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
     const rng = rngFor(this.seed, 'fate', signature);
     const rates = this.profile.failureRates;
     const forced = tx.forcedFailure;

@@ -10,6 +10,8 @@ import { Queues } from '../aws/queues';
 import { ConnectionsApi } from '../aws/connections-api';
 import { Notifier } from '../notify/notifier';
 import { MockCluster } from '../chain/cluster';
+import type { ChainPort } from '../chain/port';
+import { MockVenueQuoter, type VenueQuoter } from '../routing/quoter';
 import { mockProfile, type MockProfile } from '../chain/profile';
 import { setLogLevel } from '../log';
 import { setMarketSeed } from '../venues/market';
@@ -26,7 +28,10 @@ export interface EngineContext {
   queues: Queues;
   notifier: Notifier;
   profile: MockProfile;
-  cluster: MockCluster;
+  /** The venues' quote APIs. */
+  quoter: VenueQuoter;
+  /** The Solana cluster, as an RPC client sees it. */
+  chain: ChainPort;
   now: () => number;
 }
 
@@ -67,7 +72,8 @@ export const createEngineContext = (config: EngineConfig, options: EngineContext
     }),
     queues,
     profile,
-    cluster: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
+    quoter: new MockVenueQuoter(profile, config.MOCK_SEED, now),
+    chain: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
     now,
   };
 };

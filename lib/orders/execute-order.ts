@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ChainError, EngineError, StaleWriteError, VenueError, isEngineError } from '../errors';
-import { routeOrder, quotesToWire } from '../routing';
+import { quotesToWire } from '../routing';
 import { routeToWire, type OrderSpec } from '../venues/route';
 import { resolveToken, formatUiAmount } from '../tokens';
-import { buildSendRequest, simulatedSendAckMs, statusOf, type ForcedFailure, type SendRequest, type TxRecord } from '../chain/cluster';
-import { drawVenue5xx, quoteLatencyMs, sampleLatencyMs } from '../chain/profile';
-import { rngFor } from '../chain/rng';
+import type { ForcedFailure } from '../chain/forced-failures';
+import type { SentTransaction, SignedTransaction } from '../chain/port';
 import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
@@ -24,8 +23,6 @@ export interface OrderDelivery {
 }
 
 const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
-
-const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 const reasonOf = (error: unknown): FailureReason =>
   isEngineError(error) ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: 'unexpected execution error' };
@@ -158,21 +155,13 @@ export class OrderExecution {
     const { ctx } = this;
     const spec = orderSpecOf(order);
     const forced = forcedFailureOf(order, attempt);
-    const rng = rngFor(ctx.config.MOCK_SEED, 'execution', order.orderId, attempt);
     this.simulatedMs = order.simulatedMs;
 
     // routing: both venues quoted in parallel (the slower one bounds the stage).
-    const quoteMs = quoteLatencyMs(ctx.profile, rng);
-    await sleep(quoteMs);
-    this.simulatedMs += quoteMs;
-    let routing;
-    try {
-      const venueDown = drawVenue5xx(ctx.profile, rng, forced === 'VENUE_5XX');
-      if (venueDown) throw venueDown;
-      routing = routeOrder(spec, ctx.now());
-    } catch (error) {
-      return this.afterFailure(order, attempt, error);
-    }
+    const quoted = await ctx.quoter.quote(spec, { orderId: order.orderId, attempt, forceVenue5xx: forced === 'VENUE_5XX' });
+    this.simulatedMs += quoted.chainMs;
+    if (!quoted.ok) return this.afterFailure(order, attempt, quoted.error);
+    const { routing } = quoted;
     order = await this.write(order, 'routing', {
       attempt,
       meta: { quotes: quotesToWire(routing, spec) },
@@ -181,19 +170,9 @@ export class OrderExecution {
     });
 
     // building: blockhash and signature.
-    const buildMs = sampleLatencyMs(ctx.profile, 'build', rng) + sampleLatencyMs(ctx.profile, 'sign', rng);
-    await sleep(buildMs);
-    this.simulatedMs += buildMs;
-    const blockhash = ctx.cluster.getLatestBlockhash();
-    const request = buildSendRequest({
-      orderId: order.orderId,
-      attempt,
-      order: spec,
-      route: routing.route,
-      blockhash,
-      ...(forced ? { forcedFailure: forced } : {}),
-    });
-    const signature = ctx.cluster.signatureFor(request);
+    const built = await ctx.chain.buildTransaction({ orderId: order.orderId, attempt, order: spec, route: routing.route, ...(forced ? { forcedFailure: forced } : {}) });
+    this.simulatedMs += built.chainMs;
+    const { transaction, signature } = built;
     /*
      * building and submitted in one write: nothing happens between them, and what makes a crash after the send
      * reconcilable is that the signature is recorded before it. Both frames go out, each with its own seq.
@@ -201,35 +180,34 @@ export class OrderExecution {
     order = await this.write(order, 'submitted', {
       via: {
         status: 'building',
-        meta: { route: routeToWire(routing.route, spec), blockhash: blockhash.blockhash, lastValidBlockHeight: blockhash.lastValidBlockHeight },
+        meta: { route: routeToWire(routing.route, spec), blockhash: transaction.blockhash, lastValidBlockHeight: transaction.lastValidBlockHeight },
       },
       meta: { dex: routing.route.dex, txHash: signature },
-      set: { simulatedMs: this.simulatedMs, tx: { signature, dex: routing.route.dex, request } },
+      set: { simulatedMs: this.simulatedMs, tx: { signature, dex: routing.route.dex, request: transaction } },
     });
-    return this.sendAndConfirm(order, request, spec);
+    return this.sendAndConfirm(order, transaction, spec);
   }
 
-  private async sendAndConfirm(order: OrderItem, request: SendRequest, spec: OrderSpec): Promise<RecordOutcome> {
-    const { ctx } = this;
-    const signature = ctx.cluster.signatureFor(request);
-    const ackMs = simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, signature);
-    await sleep(ackMs);
-    this.simulatedMs += ackMs;
+  private async sendAndConfirm(order: OrderItem, transaction: SignedTransaction, spec: OrderSpec): Promise<RecordOutcome> {
+    const sendStartedMs = this.ctx.now();
     let sent;
     try {
-      sent = await ctx.cluster.sendTransaction(request);
+      sent = await this.ctx.chain.sendTransaction(transaction);
     } catch (error) {
+      // A refused send reports its round trip as the time it took.
+      this.simulatedMs += this.ctx.now() - sendStartedMs;
       return this.afterFailure(order, order.attempt, error);
     }
-    return this.awaitOutcome(order, sent.record, spec);
+    this.simulatedMs += sent.ackMs;
+    return this.awaitOutcome(order, sent, spec);
   }
 
   /**
-   * Waits for the signature's outcome the way a client subscribed to it would (woken at each change of the record's
-   * status, no polling), up to the confirmation timeout and the invocation's own deadline.
+   * Waits for the signature's outcome the way a client subscribed to it would (the chain port wakes at each change,
+   * no polling), up to the confirmation timeout and the invocation's own deadline.
+   * `recheck`: this delivery did not send the transaction; it looks again at one a previous delivery gave back.
    */
-  /** `recheck`: this delivery did not send the transaction; it looks again at one a previous delivery gave back. */
-  private async awaitOutcome(order: OrderItem, record: TxRecord, spec: OrderSpec, { recheck = false } = {}): Promise<RecordOutcome> {
+  private async awaitOutcome(order: OrderItem, sent: SentTransaction, spec: OrderSpec, { recheck = false } = {}): Promise<RecordOutcome> {
     const { ctx } = this;
     const waitStartedMs = ctx.now();
     /*
@@ -237,7 +215,7 @@ export class OrderExecution {
      * never land; holding the invocation for it would hold up the rest of its batch, so it is given back to the queue
      * and looked at again later. The client's own confirmation timeout and the Lambda deadline bound it too.
      */
-    const { landing, confirm } = ctx.profile.latencies;
+    const { landing, confirm, timeoutMs } = ctx.chain.confirmation;
     const patienceMs = Math.max(1_000, 2 * (landing.p95Ms + confirm.p95Ms));
     /*
      * The sender waits less: a typical landing plus a slow confirmation (2.4 s realistic), then gives the rest back for
@@ -249,74 +227,65 @@ export class OrderExecution {
       this.delivery.deadlineMs,
       recheck
         ? // A later delivery (a re-check, a takeover after a crash) waits its own full patience.
-          Math.max(record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, patienceMs), waitStartedMs + patienceMs)
-        : record.sentAtMs + Math.min(ctx.profile.confirmTimeoutMs, senderWaitMs),
+          Math.max(sent.sentAtMs + Math.min(timeoutMs, patienceMs), waitStartedMs + patienceMs)
+        : sent.sentAtMs + Math.min(timeoutMs, senderWaitMs),
     );
     /*
      * The chain's own timeline decides the simulated time of the send, whichever delivery sees the outcome: the RPC ack
      * plus sent -> outcome. A delivery that looks later (a re-check) must not report less chain time than there was.
      */
-    const sendSimulatedMs = order.simulatedMs + simulatedSendAckMs(ctx.profile, ctx.config.MOCK_SEED, record.signature);
-    const settleSimulated = (outcomeAtMs: number | null): void => {
-      this.simulatedMs = sendSimulatedMs + Math.max(0, (outcomeAtMs ?? ctx.now()) - record.sentAtMs);
+    const settleSimulated = (outcomeAtMs: number): void => {
+      this.simulatedMs = order.simulatedMs + sent.ackMs + Math.max(0, outcomeAtMs - sent.sentAtMs);
     };
-    for (;;) {
-      const nowMs = ctx.now();
-      const status = statusOf(record, nowMs);
-      if (status.state === 'confirmed') {
-        settleSimulated(record.confirmAtMs);
-        const amountOut = status.amountOut;
-        await this.write(order, 'confirmed', {
-          meta: {
-            dex: order.tx?.dex,
-            txHash: record.signature,
-            executedPrice: status.executedPrice,
-            amountIn: formatUiAmount(spec.amountIn, spec.tokenIn),
-            amountOut: formatUiAmount(amountOut, spec.tokenOut),
-            slot: status.slot,
-            feeLamports: status.feeLamports,
-            simulatedMs: this.simulatedMs,
-          },
-          set: { simulatedMs: this.simulatedMs },
-        });
-        return { kind: 'done' };
-      }
-      if (status.state === 'failed') {
-        settleSimulated(record.confirmAtMs ?? record.landsAtMs);
-        return this.afterFailure(order, order.attempt, status.error, { txHash: record.signature, slot: status.slot, feeLamports: status.feeLamports });
-      }
-      if (status.state === 'expired') {
-        settleSimulated(record.expiresAtMs);
-        return this.afterFailure(
-          order,
-          order.attempt,
-          new ChainError('BLOCKHASH_EXPIRED', `Signature ${record.signature} has expired: block height exceeded.`, { retryable: true }),
-        );
-      }
-      const nextChange = [record.landsAtMs, record.confirmAtMs, record.expiresAtMs].filter((t): t is number => t !== null && t > nowMs);
-      const wakeAt = Math.min(giveUpAtMs, ...nextChange);
-      if (nowMs >= giveUpAtMs) break;
-      await sleep(wakeAt - nowMs);
+    const outcome = await ctx.chain.awaitOutcome(sent.signature, giveUpAtMs);
+    if (outcome.state === 'confirmed') {
+      settleSimulated(outcome.atMs);
+      await this.write(order, 'confirmed', {
+        meta: {
+          dex: order.tx?.dex,
+          txHash: sent.signature,
+          executedPrice: outcome.executedPrice,
+          amountIn: formatUiAmount(spec.amountIn, spec.tokenIn),
+          amountOut: formatUiAmount(outcome.amountOut, spec.tokenOut),
+          slot: outcome.slot,
+          feeLamports: outcome.feeLamports,
+          simulatedMs: this.simulatedMs,
+        },
+        set: { simulatedMs: this.simulatedMs },
+      });
+      return { kind: 'done' };
+    }
+    if (outcome.state === 'failed') {
+      settleSimulated(outcome.atMs);
+      return this.afterFailure(order, order.attempt, outcome.error, { txHash: sent.signature, slot: outcome.slot, feeLamports: outcome.feeLamports });
+    }
+    if (outcome.state === 'expired') {
+      settleSimulated(outcome.atMs);
+      return this.afterFailure(
+        order,
+        order.attempt,
+        new ChainError('BLOCKHASH_EXPIRED', `Signature ${sent.signature} has expired: block height exceeded.`, { retryable: true }),
+      );
     }
     // Ambiguous: it may still land. Keep `submitted`, give the order back and look again once the outcome is known.
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
-    log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: record.signature });
+    log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
     /*
      * The sender gives it back for one look a backoff later (it may be landing slowly); a re-check that still finds it
      * in flight waits for the blockhash's expiry, when the outcome is decided. So a transaction costs at most 3 receives
      * (send, re-check, decide) and the redrive budget covers 3 attempts of transactions that never land.
      */
-    const untilExpirySeconds = Math.max(1, Math.ceil((record.expiresAtMs - ctx.now()) / 1000) + 1);
+    const untilExpirySeconds = Math.max(1, Math.ceil((sent.expiresAtMs - ctx.now()) / 1000) + 1);
     const backoffSeconds = retryDelayFor(ctx.config, 1);
     const visibilitySeconds = recheck ? untilExpirySeconds : Math.min(untilExpirySeconds, backoffSeconds);
     return { kind: 'retry', visibilitySeconds };
   }
 
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */
-  async follow(order: OrderItem, record: TxRecord): Promise<RecordOutcome> {
+  async follow(order: OrderItem, sent: SentTransaction): Promise<RecordOutcome> {
     this.simulatedMs = order.simulatedMs;
-    return this.awaitOutcome(order, record, orderSpecOf(order), { recheck: true });
+    return this.awaitOutcome(order, sent, orderSpecOf(order), { recheck: true });
   }
 
   /** A submitted order whose execution died: re-send the same signed transaction (idempotent) and follow it. */
@@ -326,7 +295,7 @@ export class OrderExecution {
     order = await this.ctx.orders.takeLease(order, this.leaseUntil(), this.holder);
     this.simulatedMs = order.simulatedMs;
     const spec = orderSpecOf(order);
-    const existing = await this.ctx.ledger.get(tx.signature);
+    const existing = await this.ctx.chain.findTransaction(tx.signature);
     if (existing) return this.awaitOutcome(order, existing, spec, { recheck: true });
     return this.sendAndConfirm(order, tx.request, spec);
   }
@@ -386,8 +355,8 @@ export const settleDeadLetter = async (ctx: EngineContext, delivery: OrderDelive
   const execution = new OrderExecution(ctx, { ...delivery, deadlineMs: ctx.now() }, true);
   try {
     if (order.status === 'submitted' && order.tx) {
-      const record = await ctx.ledger.get(order.tx.signature);
-      if (record) return await execution.follow(order, record);
+      const sent = await ctx.chain.findTransaction(order.tx.signature);
+      if (sent) return await execution.follow(order, sent);
     }
     await failOrder(ctx, order, order.lastError ?? { code: 'DEAD_LETTERED', message: 'the order message exhausted its deliveries' });
     return { kind: 'done' };

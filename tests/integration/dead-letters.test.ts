@@ -64,15 +64,15 @@ describe('dead-letter backstop (settleDeadLetter)', () => {
 
   it('a submitted order whose transaction confirmed on chain ends confirmed, not failed', async () => {
     const m = await place();
-    const realSend = ctx.cluster.sendTransaction.bind(ctx.cluster);
-    ctx.cluster.sendTransaction = async (tx) => {
+    const realSend = ctx.chain.sendTransaction.bind(ctx.chain);
+    ctx.chain.sendTransaction = async (tx) => {
       await realSend(tx);
       throw new Error('host died');
     };
     try {
       await expect(executeOrderMessage(ctx, { ...m, receiveCount: 1, deadlineMs: Date.now() + 25_000 })).resolves.toMatchObject({ kind: 'retry' }); // the error is caught: the message comes back after a backoff
     } finally {
-      ctx.cluster.sendTransaction = realSend;
+      ctx.chain.sendTransaction = realSend;
     }
     const submitted = await ctx.orders.get(m.orderId);
     expect(submitted).toMatchObject({ status: 'submitted', seq: 4 });

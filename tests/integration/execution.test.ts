@@ -113,9 +113,9 @@ describe('order execution (direct invocation against the emulators)', () => {
 
   it('matrix 2: the host dies after sendTransaction; the redelivery reconciles by signature and does not send again', async () => {
     const m = await place();
-    const realSend = ctx.cluster.sendTransaction.bind(ctx.cluster);
+    const realSend = ctx.chain.sendTransaction.bind(ctx.chain);
     let sends = 0;
-    ctx.cluster.sendTransaction = async (tx) => {
+    ctx.chain.sendTransaction = async (tx) => {
       sends++;
       await realSend(tx);
       throw new Error('host died');
@@ -124,7 +124,7 @@ describe('order execution (direct invocation against the emulators)', () => {
     try {
       await expect(executeOrderMessage(ctx, delivery(m, 1))).resolves.toMatchObject({ kind: 'retry' }); // the error is caught: the message comes back after a backoff
     } finally {
-      ctx.cluster.sendTransaction = realSend;
+      ctx.chain.sendTransaction = realSend;
     }
     const died = await ctx.orders.get(m.orderId);
     expect(died).toMatchObject({ status: 'submitted', seq: 4, attempt: 1 });
@@ -132,14 +132,14 @@ describe('order execution (direct invocation against the emulators)', () => {
     expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
 
     let resends = 0;
-    ctx.cluster.sendTransaction = async (tx) => {
+    ctx.chain.sendTransaction = async (tx) => {
       resends++;
       return realSend(tx);
     };
     try {
       await expect(executeOrderMessage(ctx, delivery(m, 2))).resolves.toEqual({ kind: 'done' });
     } finally {
-      ctx.cluster.sendTransaction = realSend;
+      ctx.chain.sendTransaction = realSend;
     }
     const elapsed = Date.now() - started;
 

@@ -4,7 +4,8 @@ import bs58 from 'bs58';
 import { resolveToken, type Token } from '../../lib/tokens';
 import { routeOrder } from '../../lib/routing';
 import type { OrderSpec } from '../../lib/venues/route';
-import { buildSendRequest, InMemoryLedger, MockCluster, statusOf, type ForcedFailure, type SendRequest } from '../../lib/chain/cluster';
+import { buildSignedTransaction, InMemoryLedger, MockCluster, statusOf, type ForcedFailure } from '../../lib/chain/cluster';
+import type { SignedTransaction } from '../../lib/chain/port';
 import { BLOCKHASH_VALID_BLOCKS, GENESIS_MS, SlotClock, slotAt, slotStartMs } from '../../lib/chain/clock';
 import { mockProfile, quoteLatencyMs, sampleLatencyMs, drawVenue5xx } from '../../lib/chain/profile';
 import { rngFor } from '../../lib/chain/rng';
@@ -99,10 +100,11 @@ describe('MockCluster', () => {
     let now = startMs;
     const ledger = new InMemoryLedger();
     const profile = mockProfile(profileName);
-    const cluster = new MockCluster({ ledger, profile, seed: 'chain-test', now: () => now });
-    const request = (attempt = 1, forcedFailure?: ForcedFailure): SendRequest => {
+    // The fake clock stands still while the mock waits out its simulated latencies.
+    const cluster = new MockCluster({ ledger, profile, seed: 'chain-test', now: () => now, sleep: async () => {} });
+    const request = (attempt = 1, forcedFailure?: ForcedFailure): SignedTransaction => {
       const { route } = routeOrder(order, now);
-      return buildSendRequest({ orderId: 'order-1', attempt, order, route, blockhash: cluster.getLatestBlockhash(), ...(forcedFailure ? { forcedFailure } : {}) });
+      return buildSignedTransaction({ orderId: 'order-1', attempt, order, route, blockhash: cluster.getLatestBlockhash(), ...(forcedFailure ? { forcedFailure } : {}) });
     };
     return { ledger, cluster, profile, request, advance: (ms: number) => (now += ms), at: () => now };
   }
@@ -119,7 +121,7 @@ describe('MockCluster', () => {
     const { cluster, ledger, request } = setup();
     const tx = request();
     const first = await cluster.sendTransaction(tx);
-    const second = await cluster.sendTransaction(JSON.parse(JSON.stringify(tx)) as SendRequest);
+    const second = await cluster.sendTransaction(JSON.parse(JSON.stringify(tx)) as SignedTransaction);
     expect(first.alreadyProcessed).toBe(false);
     expect(second).toMatchObject({ signature: first.signature, alreadyProcessed: true });
     expect(ledger.size).toBe(1);
@@ -149,7 +151,7 @@ describe('MockCluster', () => {
     advance(3_000); // past the fast profile's 2.5 s blockhash lifetime
     expect(await cluster.getSignatureStatus(signature)).toEqual({ state: 'expired' });
     // A stale blockhash is refused at send time.
-    await expect(cluster.sendTransaction({ ...tx, attempt: 2, forcedFailure: undefined } as SendRequest)).rejects.toMatchObject({ code: 'BLOCKHASH_EXPIRED', retryable: true });
+    await expect(cluster.sendTransaction({ ...tx, attempt: 2, forcedFailure: undefined } as SignedTransaction)).rejects.toMatchObject({ code: 'BLOCKHASH_EXPIRED', retryable: true });
   });
 
   it('realistic profile: expiry follows block height (150 blocks ≈ 60 s)', async () => {
@@ -213,6 +215,37 @@ describe('MockCluster', () => {
         expect(statusOf(record!, start + dt)).toEqual(sa);
       }
     }
+  });
+
+  it('as the chain port: awaitOutcome sleeps to each change of the signature (no polling), pending at its deadline, then the outcome at the chain\'s own time', async () => {
+    let now = T0;
+    const sleeps: number[] = [];
+    const ledger = new InMemoryLedger();
+    const cluster = new MockCluster({ ledger, profile: mockProfile('realistic'), seed: 'port-test', now: () => now, sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    } });
+    const { route } = routeOrder(order, now);
+    const built = await cluster.buildTransaction({ orderId: 'order-port', attempt: 1, order, route });
+    expect(built.signature).toBe(cluster.signatureFor(built.transaction));
+    expect(built.chainMs).toBe(sleeps.reduce((a, b) => a + b, 0));
+    const sent = await cluster.sendTransaction(built.transaction);
+    expect(sent).toMatchObject({ signature: built.signature, alreadyProcessed: false, sentAtMs: now, ackMs: sleeps.at(-1) });
+    const record = (await ledger.get(sent.signature))!;
+    expect(await cluster.findTransaction(sent.signature)).toEqual({ signature: sent.signature, alreadyProcessed: true, sentAtMs: sent.sentAtMs, expiresAtMs: record.expiresAtMs, ackMs: sent.ackMs });
+    expect(await cluster.findTransaction('never-sent')).toBeUndefined();
+
+    // A deadline before anything happens: pending, woken once, at the deadline.
+    sleeps.length = 0;
+    expect(await cluster.awaitOutcome(sent.signature, now + 1)).toEqual({ state: 'pending' });
+    expect(sleeps).toEqual([1]);
+    // Then the outcome, at the record's own instant, after at most one sleep per change (landing, confirmation, expiry).
+    sleeps.length = 0;
+    const outcome = await cluster.awaitOutcome(sent.signature, now + 600_000);
+    const expectedAt = record.landsAtMs === null ? record.expiresAtMs : (record.confirmAtMs as number);
+    expect(outcome).toMatchObject({ state: record.landsAtMs === null ? 'expired' : expect.stringMatching(/^(confirmed|failed)$/), atMs: expectedAt });
+    expect(now).toBe(expectedAt);
+    expect(sleeps.length).toBeLessThanOrEqual(2);
   });
 
   it('realistic fates: most land within seconds, ~1% dropped (statistical)', async () => {
