@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { engineContext } from '../../lib/orders/runtime';
+import { engineContext } from '../../lib/engine';
 import { lifecycleRoute } from '../../lib/orders/unrouted';
 import { openConnection } from '../../lib/accounts/connections';
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { engineContext } from '../../lib/orders/runtime';
+import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { settleDeadLetter } from '../../lib/orders/execute-order';
 

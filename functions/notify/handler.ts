@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { engineContext } from '../../lib/orders/runtime';
+import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { parseStatusMessage } from '../../lib/notify/status-message';
 import { log } from '../../lib/log';

@@ -1,5 +1,5 @@
-import { engineContext } from '../../lib/orders/runtime';
-import { wsMessageRoute } from '../../lib/notify/ws-route';
+import { engineContext } from '../../lib/engine';
+import { wsMessageRoute } from '../../lib/ws/route';
 import { admitRequest } from '../../lib/accounts/connections';
 import { validateSubscribe } from '../../lib/orders/request';
 import { subscribeToOrder } from '../../lib/orders/subscribe';

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { engineContext } from '../../lib/orders/runtime';
+import { engineContext } from '../../lib/engine';
 import { resumeOpenOrders, runSweeper } from '../../lib/orders/sweep';
 
 const ctx = engineContext();

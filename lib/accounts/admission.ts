@@ -1,5 +1,5 @@
 import type { EngineConfig } from '../config';
-import type { EngineContext } from '../orders/context';
+import type { EngineContext } from '../engine';
 import type { BucketKey, BucketStep, LimitsState } from '../aws/limits-table';
 import { RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';

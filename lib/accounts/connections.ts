@@ -3,7 +3,7 @@ import { RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { hashApiKey } from './api-key';
 import { admit, registerConnection, releaseConnection, type Admission, type Charge } from './admission';
-import type { EngineContext } from '../orders/context';
+import type { EngineContext } from '../engine';
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
   headers?: Record<string, string | undefined>;

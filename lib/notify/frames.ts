@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ORDER_STATUSES, type OrderStatus } from '../orders/state-machine';
 import type { ValidationIssue } from '../errors';
-import { parseStrictJson } from './strict-json';
 
 /*
  * PROTOCOL.md "Engine -> client frames": one JSON object per frame. The schemas are the one definition of the frames;
@@ -100,32 +99,6 @@ export const errorFrame = (code: string, message: string, details?: ValidationIs
   ...(extras.retryAfterMs !== undefined ? { retryAfterMs: Math.max(0, Math.ceil(extras.retryAfterMs)) } : {}),
   ...(extras.orderId !== undefined ? { orderId: extras.orderId } : {}),
 });
-
-const ECHOABLE = /^[\x20-\x7e]{1,64}$/;
-
-/**
- * What an error frame echoes of the request it answers: `action` and `clientOrderId` when they are short printable
- * strings (a client correlates by them; anything else is not worth reflecting back).
- */
-export const echoOf = (rawBody: unknown): Pick<ErrorFrameExtras, 'action' | 'clientOrderId'> => {
-  // Only text frames are echoed (a binary frame is refused as such).
-  if (typeof rawBody !== 'string' || !rawBody || rawBody.length > MAX_FRAME_BYTES) return {};
-  // A message with a key twice is not echoed: which `action` or `clientOrderId` it meant is the ambiguity refused.
-  const parsed = parseStrictJson(rawBody);
-  if (!parsed.ok && parsed.problem.kind !== 'inexact-number') return {};
-  let body: unknown;
-  try {
-    body = parsed.ok ? parsed.value : JSON.parse(rawBody);
-  } catch {
-    return {};
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
-  const { action, clientOrderId } = body as { action?: unknown; clientOrderId?: unknown };
-  return {
-    ...(typeof action === 'string' && ECHOABLE.test(action) ? { action } : {}),
-    ...(typeof clientOrderId === 'string' && ECHOABLE.test(clientOrderId) ? { clientOrderId } : {}),
-  };
-};
 
 /** API Gateway's WebSocket frame limit (serverless-anchors.md B.6): larger frames close the socket with 1009. */
 export const MAX_FRAME_BYTES = 32 * 1024;

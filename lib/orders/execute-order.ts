@@ -9,7 +9,7 @@ import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
 import { retryDelayFor } from './backoff';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 import { parseOrderMessage, placedOrderItem } from './order-message';
 import { log } from '../log';
 

@@ -1,6 +1,6 @@
 import { orderFrame, type OrderFrame } from '../notify/frames';
 import type { OrderItem } from '../aws/orders-table';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 import { isTerminal, nextVersion, type OrderStatus } from './state-machine';
 import { releaseOpenOrder } from '../accounts/admission';
 

@@ -1,7 +1,7 @@
 import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
 import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/orders-table';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 import type { ValidatedOrder } from './request';
 import { placedOrderItem, type OrderMessage, type PlacedOrder } from './order-message';
 import { InfrastructureError, RequestError, UnavailableError } from '../errors';

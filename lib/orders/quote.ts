@@ -1,7 +1,7 @@
 import { routeOrder, quotesToWire } from '../routing';
 import { routeToWire } from '../venues/route';
 import type { QuoteFrame } from '../notify/frames';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 import type { ValidatedOrder } from './request';
 
 /** `quote`: every venue's quote and the route `execute` would choose now, without executing anything. */

@@ -1,5 +1,5 @@
 import { RequestError } from '../errors';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 
 /**
  * `subscribe`: add this connection to the order's subscribers and replay its current state as one frame. The replay

@@ -1,4 +1,4 @@
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 import type { OrderMessage } from './order-message';
 import { log } from '../log';
 

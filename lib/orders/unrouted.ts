@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RequestError } from '../errors';
-import { wsMessageRoute, type WsRouteOptions } from '../notify/ws-route';
+import { wsMessageRoute, type WsRouteOptions } from '../ws/route';
 import { admitMessage } from '../accounts/connections';
 import { KNOWN_ACTIONS } from './request';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../engine';
 
 /**
  * A message no route takes: no `action`, an unknown one, or a reserved route key (`$connect`, `$disconnect`) sent as

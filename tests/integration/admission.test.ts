@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { engineEnv, executeBody, stubDirectPosts, takeMessages, useEngineEnv } from './support/engine';
 import { dynamoClient, purgeQueues, resource, sqsClient } from './support/stack';
-import { createEngineContext, type EngineContext } from '../../lib/orders/context';
+import { createEngineContext, type EngineContext } from '../../lib/engine';
 import { parseConfig } from '../../lib/config';
 import { admit, registerConnection, type Charge } from '../../lib/accounts/admission';
 import { closeConnection, openConnection } from '../../lib/accounts/connections';

@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
-import type { EngineContext } from '../../lib/orders/context';
+import type { EngineContext } from '../../lib/engine';
 
 import { executeOrderMessage, settleDeadLetter } from '../../lib/orders/execute-order';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
-import type { EngineContext } from '../../lib/orders/context';
+import type { EngineContext } from '../../lib/engine';
 import { orderFrame, type OrderFrame } from '../../lib/notify/frames';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { advance } from '../../lib/orders/outcomes';

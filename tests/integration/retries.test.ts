@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { drainStatusFrames, framesOf, inProcessInvoke, placeTestOrder, takeMessages, testContext, useEngineEnv } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient, stack, waitFor } from './support/stack';
 import type { EventSourcePoller } from '../../infra/event-source-poller';
-import type { EngineContext } from '../../lib/orders/context';
+import type { EngineContext } from '../../lib/engine';
 import type { OrderFrame } from '../../lib/notify/frames';
 
 // The engine (and the execute-order handler module, which builds its context at import) reads process.env at first use.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { placeTestOrder, takeMessages, testContext } from './support/engine';
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
-import type { EngineContext } from '../../lib/orders/context';
+import type { EngineContext } from '../../lib/engine';
 
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { FIRST_PENDING_STALE_AFTER_MS, resumeOpenOrders, runSweeper, sweepFirstPending, sweepStaleOrders } from '../../lib/orders/sweep';

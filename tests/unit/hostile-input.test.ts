@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { errorFrame, MAX_ERROR_DETAILS } from '../../lib/notify/frames';
-import { parseWsMessage } from '../../lib/notify/ws-route';
+import { parseWsMessage } from '../../lib/ws/route';
 import { sameOrderRequest } from '../../lib/orders/place-order';
 import { apiKeyOf } from '../../lib/accounts/connections';
 import type { StoredOrderRequest } from '../../lib/aws/orders-table';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseStrictJson, type StrictJsonResult } from '../../lib/notify/strict-json';
+import { parseStrictJson, type StrictJsonResult } from '../../lib/ws/strict-json';
 
 /** Generated values nest a little; the limit under test is exercised on its own below. */
 const roomy = { maxDepth: 1_000 };

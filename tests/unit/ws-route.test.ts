@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import { errorFrameFor, wsMessageRoute } from '../../lib/notify/ws-route';
+import { errorFrameFor, wsMessageRoute } from '../../lib/ws/route';
 import type { Notifier } from '../../lib/notify/notifier';
 import { RequestError, UnavailableError } from '../../lib/errors';
 

@@ -2,7 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { SQSEvent } from 'aws-lambda';
 import { stack, resource } from './stack';
 import type { OrderFrame } from '../../../lib/notify/frames';
-import { createEngineContext, type EngineContext } from '../../../lib/orders/context';
+import { createEngineContext, type EngineContext } from '../../../lib/engine';
 import { parseConfig } from '../../../lib/config';
 import { placeOrder } from '../../../lib/orders/place-order';
 import { validateExecute } from '../../../lib/orders/request';

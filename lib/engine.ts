@@ -1,20 +1,23 @@
-import type { EngineConfig } from '../config';
-import { AccountsTable } from '../aws/accounts-table';
-import { ConnectionsTable } from '../aws/connections-table';
-import { OrdersTable } from '../aws/orders-table';
-import { LedgerTable } from '../aws/ledger-table';
-import { LimitsTable } from '../aws/limits-table';
-import { ConfigError } from '../errors';
-import { createAwsClients, type AwsClients } from '../aws/clients';
-import { Queues } from '../aws/queues';
-import { ConnectionsApi } from '../aws/connections-api';
-import { Notifier } from '../notify/notifier';
-import { MockCluster } from '../chain/cluster';
-import type { ChainPort } from '../chain/port';
-import { MockVenueQuoter, type VenueQuoter } from '../routing/quoter';
-import { mockProfile, type MockProfile } from '../chain/profile';
-import { setLogLevel } from '../log';
-import { setMarketSeed } from '../venues/market';
+/*
+ * The composition root: everything a use case needs, built from the parsed configuration, once per function.
+ */
+import { config, type EngineConfig } from './config';
+import { AccountsTable } from './aws/accounts-table';
+import { ConnectionsTable } from './aws/connections-table';
+import { OrdersTable } from './aws/orders-table';
+import { LedgerTable } from './aws/ledger-table';
+import { LimitsTable } from './aws/limits-table';
+import { ConfigError } from './errors';
+import { createAwsClients, type AwsClients } from './aws/clients';
+import { Queues } from './aws/queues';
+import { ConnectionsApi } from './aws/connections-api';
+import { Notifier } from './notify/notifier';
+import { MockCluster } from './chain/cluster';
+import type { ChainPort } from './chain/port';
+import { MockVenueQuoter, type VenueQuoter } from './routing/quoter';
+import { mockProfile, type MockProfile } from './chain/profile';
+import { setLogLevel } from './log';
+import { setMarketSeed } from './venues/market';
 
 /** Everything a use case needs, built once per process from the parsed configuration. */
 export interface EngineContext {
@@ -76,4 +79,19 @@ export const createEngineContext = (config: EngineConfig, options: EngineContext
     chain: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
     now,
   };
+};
+
+
+/**
+ * A function's context, built once at its cold start by its handler module (config is parsed once per process).
+ *
+ * Each function gets its own clients: on AWS every function runs in processes of its own, so one function's queue of
+ * store requests never delays another's. serverless-offline runs them all in one process, where a shared pool let a
+ * backlog of executions hold every acknowledgement behind it. `maxSockets` bounds the connections per endpoint
+ * (default AWS_MAX_SOCKETS): background functions pass their own concurrency, which is all they can use at once,
+ * so a store they share with the request path never has more of their requests queued than that.
+ */
+export const engineContext = (options: { maxSockets?: (config: EngineConfig) => number } = {}): EngineContext => {
+  const parsed = config();
+  return createEngineContext(parsed, options.maxSockets ? { maxSockets: options.maxSockets(parsed) } : {});
 };

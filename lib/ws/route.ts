@@ -1,11 +1,38 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RequestError, UnavailableError, isEngineError } from '../errors';
-import { echoOf, errorFrame, MAX_FRAME_BYTES, type ErrorFrame } from './frames';
+import { errorFrame, MAX_FRAME_BYTES, type ErrorFrame, type ErrorFrameExtras } from '../notify/frames';
 import { parseStrictJson, type StrictJsonProblem } from './strict-json';
 import { isTransient, retryTransient } from '../aws/transient';
-import type { Notifier } from './notifier';
+import type { Notifier } from '../notify/notifier';
 import { log } from '../log';
+
+const ECHOABLE = /^[\x20-\x7e]{1,64}$/;
+
+/**
+ * What an error frame echoes of the request it answers: `action` and `clientOrderId` when they are short printable
+ * strings (a client correlates by them; anything else is not worth reflecting back).
+ */
+export const echoOf = (rawBody: unknown): Pick<ErrorFrameExtras, 'action' | 'clientOrderId'> => {
+  // Only text frames are echoed (a binary frame is refused as such).
+  if (typeof rawBody !== 'string' || !rawBody || rawBody.length > MAX_FRAME_BYTES) return {};
+  // A message with a key twice is not echoed: which `action` or `clientOrderId` it meant is the ambiguity refused.
+  const parsed = parseStrictJson(rawBody);
+  if (!parsed.ok && parsed.problem.kind !== 'inexact-number') return {};
+  let body: unknown;
+  try {
+    body = parsed.ok ? parsed.value : JSON.parse(rawBody);
+  } catch {
+    return {};
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
+  const { action, clientOrderId } = body as { action?: unknown; clientOrderId?: unknown };
+  return {
+    ...(typeof action === 'string' && ECHOABLE.test(action) ? { action } : {}),
+    ...(typeof clientOrderId === 'string' && ECHOABLE.test(clientOrderId) ? { clientOrderId } : {}),
+  };
+};
+
 
 /** One client message on a WebSocket route, parsed and bounded. */
 export interface WsMessage {
