@@ -2,14 +2,15 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
-import { settleDeadLetter } from '../../lib/orders/execute-order';
+import { settleDeadLetter } from '../../lib/orders/dead-letter';
+import { withInvocationLog } from '../../lib/log';
 
 /** Records handled at once; also all the connections to a store this function can use. */
 const SETTLE_CONCURRENCY = 10;
 const ctx = engineContext({ maxSockets: () => SETTLE_CONCURRENCY });
 
 /** The backstop behind the redrive policy: no order is ever left non-terminal in silence. */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
+const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
   processBatch(
     event.Records,
     (record) =>
@@ -22,3 +23,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event) =>
     { concurrency: SETTLE_CONCURRENCY },
   ),
 );
+
+// Every log line of the invocation carries its request id and function name.
+export const handler = withInvocationLog(invocation);

@@ -3,6 +3,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'a
 import { engineContext } from '../../lib/engine';
 import { lifecycleRoute } from '../../lib/orders/unrouted';
 import { closeConnection } from '../../lib/accounts/connections';
+import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext();
 
@@ -12,4 +13,7 @@ const lifecycle = middy<APIGatewayProxyWebsocketEventV2, APIGatewayProxyResultV2
   return { statusCode: 200 };
 });
 
-export const handler = lifecycleRoute(ctx, lifecycle);
+const invocation = lifecycleRoute(ctx, lifecycle);
+
+// Every log line of the invocation carries its request id and function name.
+export const handler = withInvocationLog(invocation);

@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext({ maxSockets: (config) => config.EXECUTION_CONCURRENCY });
 
@@ -13,7 +14,7 @@ const DEADLINE_MARGIN_MS = 2_000;
  * The execution Lambda: the whole batch concurrently (EXECUTION_CONCURRENCY at a time), each record succeeding or
  * failing on its own; a retry's backoff is its message's visibility timeout.
  */
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => {
+const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => {
   const remainingMs = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : ctx.config.EXECUTION_TIMEOUT_SECONDS * 1000;
   const deadlineMs = ctx.now() + remainingMs - DEADLINE_MARGIN_MS;
   return processBatch(
@@ -31,3 +32,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler((event, conte
     },
   );
 });
+
+// Every log line of the invocation carries its request id and function name.
+export const handler = withInvocationLog(invocation);

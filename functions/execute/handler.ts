@@ -3,12 +3,16 @@ import { wsMessageRoute } from '../../lib/ws/route';
 import { admitRequest } from '../../lib/accounts/connections';
 import { validateExecute } from '../../lib/orders/request';
 import { placeOrder } from '../../lib/orders/place-order';
+import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext();
 
-export const handler = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint, body }) => {
+const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint, body }) => {
   const { owner, request: order, admission } = await admitRequest(ctx, connectionId, 'order', () =>
     validateExecute(body, { testHooks: ctx.config.MOCK_TEST_HOOKS }),
   );
   await placeOrder(ctx, { connectionId, owner, endpoint, order, openOrderReserved: admission.openOrderReserved });
 });
+
+// Every log line of the invocation carries its request id and function name.
+export const handler = withInvocationLog(invocation);

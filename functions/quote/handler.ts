@@ -3,10 +3,14 @@ import { wsMessageRoute } from '../../lib/ws/route';
 import { admitRequest } from '../../lib/accounts/connections';
 import { validateQuote } from '../../lib/orders/request';
 import { quoteOrder } from '../../lib/orders/quote';
+import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext();
 
-export const handler = wsMessageRoute(ctx.notifier, async ({ connectionId, body }) => {
+const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, body }) => {
   const { request: order } = await admitRequest(ctx, connectionId, 'quote', () => validateQuote(body));
   return quoteOrder(ctx, order);
 });
+
+// Every log line of the invocation carries its request id and function name.
+export const handler = withInvocationLog(invocation);

@@ -9,9 +9,10 @@ import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
 import { retryDelayFor } from './backoff';
+import { confirmationDeadline, lookAgainAfterSeconds } from './patience';
 import type { EngineContext } from '../engine';
 import { parseOrderMessage, placedOrderItem } from './order-message';
-import { log } from '../log';
+import { log, withLogContext } from '../log';
 
 export interface OrderDelivery {
   messageId: string;
@@ -210,25 +211,9 @@ export class OrderExecution {
   private async awaitOutcome(order: OrderItem, sent: SentTransaction, spec: OrderSpec, { recheck = false } = {}): Promise<RecordOutcome> {
     const { ctx } = this;
     const waitStartedMs = ctx.now();
-    /*
-     * Patience: twice the p95 of landing plus confirmation. A transaction slower than that is most likely one that will
-     * never land; holding the invocation for it would hold up the rest of its batch, so it is given back to the queue
-     * and looked at again later. The client's own confirmation timeout and the Lambda deadline bound it too.
-     */
-    const { landing, confirm, timeoutMs } = ctx.chain.confirmation;
-    const patienceMs = Math.max(1_000, 2 * (landing.p95Ms + confirm.p95Ms));
-    /*
-     * The sender waits less: a typical landing plus a slow confirmation (2.4 s realistic), then gives the rest back for
-     * a re-check. An invocation lasts as long as its slowest record, so the slow few would otherwise hold the slot of
-     * the whole batch (npm run bench, defaults: queue wait p50 8.4 s -> 4.8 s).
-     */
-    const senderWaitMs = Math.min(patienceMs, Math.max(1_000, landing.medianMs + confirm.p95Ms));
     const giveUpAtMs = Math.min(
       this.delivery.deadlineMs,
-      recheck
-        ? // A later delivery (a re-check, a takeover after a crash) waits its own full patience.
-          Math.max(sent.sentAtMs + Math.min(timeoutMs, patienceMs), waitStartedMs + patienceMs)
-        : sent.sentAtMs + Math.min(timeoutMs, senderWaitMs),
+      confirmationDeadline(ctx.chain.confirmation, { sentAtMs: sent.sentAtMs, waitStartedMs, recheck }),
     );
     /*
      * The chain's own timeline decides the simulated time of the send, whichever delivery sees the outcome: the RPC ack
@@ -271,14 +256,7 @@ export class OrderExecution {
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
     log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
-    /*
-     * The sender gives it back for one look a backoff later (it may be landing slowly); a re-check that still finds it
-     * in flight waits for the blockhash's expiry, when the outcome is decided. So a transaction costs at most 3 receives
-     * (send, re-check, decide) and the redrive budget covers 3 attempts of transactions that never land.
-     */
-    const untilExpirySeconds = Math.max(1, Math.ceil((sent.expiresAtMs - ctx.now()) / 1000) + 1);
-    const backoffSeconds = retryDelayFor(ctx.config, 1);
-    const visibilitySeconds = recheck ? untilExpirySeconds : Math.min(untilExpirySeconds, backoffSeconds);
+    const visibilitySeconds = lookAgainAfterSeconds({ expiresAtMs: sent.expiresAtMs, nowMs: ctx.now(), recheck, backoffSeconds: retryDelayFor(ctx.config, 1) });
     return { kind: 'retry', visibilitySeconds };
   }
 
@@ -336,43 +314,16 @@ export class OrderExecution {
 }
 
 /**
- * The dead-letter backstop: an order whose message exhausted its deliveries ends now. If its transaction reached the
- * chain, the chain decides (confirmed stays confirmed); if that transaction may still land, it is looked at again later.
- */
-export const settleDeadLetter = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
-  const parsed = parseOrderMessage(delivery.body);
-  if (!parsed.success) {
-    log.error('dead letter names no order; kept in the logs only', { messageId: delivery.messageId, body: delivery.body.slice(0, 512) });
-    return { kind: 'done' };
-  }
-  const order = await ctx.orders.get(parsed.data.orderId);
-  if (!order) {
-    log.error('dead letter names an unknown order', { messageId: delivery.messageId, orderId: parsed.data.orderId });
-    return { kind: 'done' };
-  }
-  if (order.status === 'confirmed' || order.status === 'failed') return { kind: 'done' };
-  log.warn('settling a dead-lettered order', { orderId: order.orderId, status: order.status, lastError: order.lastError });
-  const execution = new OrderExecution(ctx, { ...delivery, deadlineMs: ctx.now() }, true);
-  try {
-    if (order.status === 'submitted' && order.tx) {
-      const sent = await ctx.chain.findTransaction(order.tx.signature);
-      if (sent) return await execution.follow(order, sent);
-    }
-    await failOrder(ctx, order, order.lastError ?? { code: 'DEAD_LETTERED', message: 'the order message exhausted its deliveries' });
-    return { kind: 'done' };
-  } catch (error) {
-    if (error instanceof StaleWriteError) return { kind: 'done' };
-    throw error;
-  }
-};
-
-
-/**
  * One order message, end to end. An error that escapes the execution (DynamoDB or SQS unreachable, a timeout) brings
  * the message back after the retry backoff, not after the queue's visibility timeout (minutes): the next delivery takes
  * the order over from whatever was recorded, and the redrive policy bounds how often.
  */
-export const executeOrderMessage = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
+export const executeOrderMessage = (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
+  const parsed = parseOrderMessage(delivery.body);
+  return withLogContext({ messageId: delivery.messageId, ...(parsed.success ? { orderId: parsed.data.orderId } : {}) }, () => executeDelivery(ctx, delivery));
+};
+
+const executeDelivery = async (ctx: EngineContext, delivery: OrderDelivery): Promise<RecordOutcome> => {
   try {
     return await new OrderExecution(ctx, delivery).run();
   } catch (error) {

@@ -8,7 +8,7 @@ import { InfrastructureError, RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { releaseOpenOrder } from '../accounts/admission';
-import { log } from '../log';
+import { log, withLogContext } from '../log';
 
 /*
  * A duplicate clientOrderId answers with the existing order. If that order is still at its first `pending` after
@@ -53,7 +53,7 @@ export interface PlacementTimings {
  * id across attempts, so a retry of a write that did land is recognised instead of recorded twice. If it still cannot
  * be recorded, the answer is UNAVAILABLE (UnavailableError), saying whether a write may have landed.
  */
-export const placeOrder = async (
+export const placeOrder = (
   ctx: EngineContext,
   params: {
     connectionId: string;
@@ -64,11 +64,20 @@ export const placeOrder = async (
     openOrderReserved?: boolean;
   },
 ): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
+  const nowMs = ctx.now();
+  const orderId = ulid(nowMs);
+  return withLogContext({ orderId, ...(params.order.clientOrderId ? { clientOrderId: params.order.clientOrderId } : {}) }, () => place(ctx, params, orderId, nowMs));
+};
+
+const place = async (
+  ctx: EngineContext,
+  params: Parameters<typeof placeOrder>[1],
+  orderId: string,
+  nowMs: number,
+): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
   const { connectionId, owner, endpoint, order } = params;
   // Once created, the order gives its slot back when it reaches a terminal status (lib/orders/outcomes.ts).
   const giveBackSlot = (): Promise<void> => (params.openOrderReserved ? releaseOpenOrder(ctx, owner) : Promise.resolve());
-  const nowMs = ctx.now();
-  const orderId = ulid(nowMs);
   const wireOrder = wireOrderOf(order);
   const placed: PlacedOrder = {
     owner,
@@ -119,9 +128,16 @@ export const placeOrder = async (
     (error: unknown) => ({ ok: false as const, error }),
   );
   if (!acked.ok) {
-    // The order is recorded: it must still run. The client learns its id from a later frame or by re-sending its
-    // clientOrderId; an ack lost here must not strand the order at `pending`.
-    log.warn('could not post the pending frame; enqueueing anyway', { orderId, error: acked.error });
+    /*
+     * The order is recorded: it must still run, and its `pending` frame must still reach the client. It goes the way of
+     * every later frame, through the status queue, before the order is enqueued: the queue's FIFO group (the orderId)
+     * then delivers it ahead of `routing`. (Seen when a 500-order burst kept the Management API busier than the ack's
+     * budget: those clients got `routing` with no `pending` before it.) If even that fails, the client learns the id
+     * from a later frame or by re-sending its clientOrderId; a lost ack must not strand the order at `pending`.
+     */
+    log.warn('could not post the pending frame; sending it through the status queue', { orderId, error: acked.error });
+    const queued = await retryTransient(() => ctx.notifier.publish(item, [frame]), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch((error: unknown) => ({ ok: false as const, error }));
+    if (!queued.ok) log.error('could not queue the pending frame either; enqueueing the order anyway', { orderId, error: queued.error });
   }
   const t2 = performance.now();
   const enqueued = await retryTransient(() => ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {

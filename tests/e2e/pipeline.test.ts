@@ -130,17 +130,16 @@ describe('under load', () => {
     const elapsedMs = Date.now() - started;
     for (const { frames } of results) {
       expect(seqs(frames)).toEqual(frames.map((_, i) => i + 1));
-      expect(['confirmed', 'failed']).toContain(frames.at(-1)?.status);
+      // The fast profile draws no random failures, and 75 USDC or 0.5 SOL at 1 % slippage moves no pool that far. (Its
+      // short blockhash life may cost an order under load a retry, which still ends confirmed.)
+      expect(frames.at(-1)?.status).toBe('confirmed');
     }
     // Every order frame each socket received belongs to an order of that socket's owner.
     const ownerOfOrder = new Map(results.map((result) => [result.orderId, result.owner]));
     clients.forEach((client, index) => {
       for (const frame of client.received.filter((f) => f.type === 'order')) expect(ownerOfOrder.get(String(frame.orderId))).toBe(owners[index]);
     });
-    const confirmed = results.filter((r) => r.frames.at(-1)?.status === 'confirmed').length;
-    const failures = results.filter((r) => r.frames.at(-1)?.status === 'failed').map((r) => JSON.stringify(r.frames.at(-1)?.meta));
-    const retried = results.filter((r) => (r.frames.at(-1)?.attempt ?? 1) > 1).length;
-    console.info(`50 orders / 5 owners: all terminal in ${elapsedMs} ms (${confirmed} confirmed, ${retried} retried) ${failures.join(' ')}`);
+    console.info(`50 orders / 5 owners: all confirmed in ${elapsedMs} ms`);
   });
 });
 

@@ -4,7 +4,8 @@ import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext 
 import { purgeQueues, queueDepth, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/engine';
 
-import { executeOrderMessage, settleDeadLetter } from '../../lib/orders/execute-order';
+import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { settleDeadLetter } from '../../lib/orders/dead-letter';
 
 const sqs = sqsClient();
 const ordersUrl = resource('OrdersQueue').url as string;
@@ -76,8 +77,10 @@ describe('dead-letter backstop (settleDeadLetter)', () => {
     }
     const submitted = await ctx.orders.get(m.orderId);
     expect(submitted).toMatchObject({ status: 'submitted', seq: 4 });
-    // Let the transaction land and confirm (fast profile: tens of ms) before the backstop looks at it.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The backstop looks only once the chain has confirmed it: wait until the instant its record says it confirms.
+    const record = await ctx.ledger.get(submitted?.tx?.signature as string);
+    expect(record?.confirmAtMs).toEqual(expect.any(Number));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (record?.confirmAtMs as number) - ctx.now() + 1)));
     await drainStatusFrames(sqs, 100);
 
     await expect(deadLetter(m.body)).resolves.toEqual({ kind: 'done' });

@@ -158,6 +158,25 @@ describe('order execution (direct invocation against the emulators)', () => {
     console.info(`[figures] matrix 2: 1 order, 2 deliveries (receiveCount 1 died, 2 reconciled), 1 transaction, ${elapsed} ms to confirmed`);
   });
 
+  it('an ack the Management API cannot take in time goes through the status queue, ahead of every later frame', async () => {
+    const direct = ctx.notifier.postDirect;
+    let refused = 0;
+    ctx.notifier.postDirect = async () => {
+      refused++;
+      throw Object.assign(new Error('socket timeout'), { name: 'TimeoutError' });
+    };
+    let m;
+    try {
+      m = await place();
+    } finally {
+      ctx.notifier.postDirect = direct;
+    }
+    expect(refused).toBeGreaterThan(0);
+    await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
+    const frames = framesOf(await drainStatusFrames(sqs), m.orderId);
+    expect(statuses(frames)).toEqual(['1:pending:1', '2:routing:1', '3:building:1', '4:submitted:1', '5:confirmed:1']);
+  });
+
   it('matrix 9: a conditional write with a stale seq, or a forbidden transition, is rejected without overwriting', async () => {
     const m = await place();
     await expect(executeOrderMessage(ctx, delivery(m))).resolves.toEqual({ kind: 'done' });
