@@ -11,13 +11,49 @@ export interface EngineErrorOptions {
   retryAfterMs?: number;
 }
 
+/** Codes of a venue or routing failure (dex-realism.md: the venues' own conditions, mapped). */
+export type VenueErrorCode =
+  | 'NO_ROUTE'
+  | 'INSUFFICIENT_LIQUIDITY'
+  | 'INVALID_INPUT'
+  | 'INVALID_BIN'
+  | 'POOL_NOT_TRADABLE'
+  | 'ZERO_TRADING_TOKENS'
+  | 'VENUE_UNAVAILABLE';
+
+/** Codes of a failure on the chain: at preflight, at send, or at landing (the program's error). */
+export type ChainErrorCode = 'BLOCKHASH_EXPIRED' | 'RPC_TIMEOUT' | 'SLIPPAGE_EXCEEDED' | 'INSUFFICIENT_LIQUIDITY' | 'INVALID_TRANSACTION' | 'INTERNAL';
+
+/** Codes of a persistence or transport failure. */
+export type InfrastructureErrorCode = 'INTERNAL';
+
+/**
+ * Codes of the `keys` command (lib/accounts/keys.ts): `USAGE` and `NO_TARGET` are the caller's to fix in how the
+ * command is run (exit 2); `KEY_NOT_FOUND`, `KEY_AMBIGUOUS` and `KEY_EXISTS` are answers about the table's contents
+ * (exit 1).
+ */
+export type KeysErrorCode = 'USAGE' | 'NO_TARGET' | 'KEY_NOT_FOUND' | 'KEY_AMBIGUOUS' | 'KEY_EXISTS';
+
+/** Every code an EngineError can carry: one family per subclass, plus the engine's own. */
+export type EngineErrorCode =
+  | RequestErrorCode
+  | VenueErrorCode
+  | ChainErrorCode
+  | InfrastructureErrorCode
+  | KeysErrorCode
+  | 'UNAVAILABLE'
+  | 'STALE_WRITE'
+  | 'CONFIG_INVALID'
+  /** The execution of a previous attempt died before it sent anything. */
+  | 'ATTEMPT_INTERRUPTED';
+
 export class EngineError extends Error {
-  readonly code: string;
+  readonly code: EngineErrorCode;
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: string, message: string, options: EngineErrorOptions = {}) {
+  constructor(code: EngineErrorCode, message: string, options: EngineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -46,6 +82,7 @@ export type RequestErrorCode =
 
 /** Bad client input, or a request over a limit: answered with an `error` frame, never creates an order. */
 export class RequestError extends EngineError {
+  declare readonly code: RequestErrorCode;
   readonly issues: ValidationIssue[];
   /** The existing order a request collided with (DUPLICATE_CLIENT_ORDER_ID). */
   readonly orderId: string | undefined;
@@ -73,14 +110,25 @@ export class UnavailableError extends EngineError {
 }
 
 /** A venue or routing failure (no route, insufficient liquidity, venue API error). */
-export class VenueError extends EngineError {}
+export class VenueError extends EngineError {
+  declare readonly code: VenueErrorCode;
+  constructor(code: VenueErrorCode, message: string, options: EngineErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 
 /** A failure on the (mock) chain: slippage exceeded on landing, expired blockhash, RPC timeout. */
-export class ChainError extends EngineError {}
+export class ChainError extends EngineError {
+  declare readonly code: ChainErrorCode;
+  constructor(code: ChainErrorCode, message: string, options: EngineErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
 
 /** A persistence or transport failure talking to AWS (DynamoDB, SQS, Management API). */
 export class InfrastructureError extends EngineError {
-  constructor(code: string, message: string, options: EngineErrorOptions = {}) {
+  declare readonly code: InfrastructureErrorCode;
+  constructor(code: InfrastructureErrorCode, message: string, options: EngineErrorOptions = {}) {
     super(code, message, { retryable: true, ...options });
   }
 }

@@ -3,15 +3,9 @@
  * accounts table lives, so they can be tested against any store.
  */
 import { z } from 'zod';
-import { EngineError, type EngineErrorOptions } from '../errors';
+import { EngineError, type EngineErrorOptions, type KeysErrorCode } from '../errors';
 import { generateApiKey, hashApiKey, isActive, keyIdOf, KEY_ID_LENGTH, type AccountRecord } from './api-key';
 import type { RevokeOutcome } from '../aws/accounts-table';
-
-/**
- * `USAGE` and `NO_TARGET` are the caller's to fix in how the command is run (exit 2); `KEY_NOT_FOUND`,
- * `KEY_AMBIGUOUS` and `KEY_EXISTS` are answers about the table's contents (exit 1).
- */
-export type KeysErrorCode = 'USAGE' | 'NO_TARGET' | 'KEY_NOT_FOUND' | 'KEY_AMBIGUOUS' | 'KEY_EXISTS';
 
 export class KeysCommandError extends EngineError {
   declare readonly code: KeysErrorCode;

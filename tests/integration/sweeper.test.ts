@@ -38,8 +38,10 @@ describe('sweeper: the backstop for an order whose message was lost', () => {
 
     const { requeued } = await sweepStaleOrders(later);
     expect(requeued).toContain(orderId);
-    const messages = await takeMessages(sqs, ordersUrl(), requeued.length);
+    // Both sweeps also requeued what earlier test files left at their first pending: drain the queue to find ours.
+    const messages = await takeMessages(sqs, ordersUrl(), Number.MAX_SAFE_INTEGER);
     const mine = messages.find((m) => JSON.parse(m.body).orderId === orderId);
+    expect(mine).toBeDefined();
     expect(mine).toBeDefined();
 
     const outcome = await executeOrderMessage(ctx, { messageId: mine!.messageId, body: mine!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
@@ -63,8 +65,10 @@ describe('watchdog: an order recorded but never enqueued starts within seconds',
     expect((await sweepFirstPending(ctx)).requeued).not.toContain(orderId);
     const { requeued } = await sweepFirstPending(soon);
     expect(requeued).toContain(orderId);
-    const messages = await takeMessages(sqs, ordersUrl(), requeued.length);
+    // Both sweeps also requeued what earlier test files left at their first pending: drain the queue to find ours.
+    const messages = await takeMessages(sqs, ordersUrl(), Number.MAX_SAFE_INTEGER);
     const mine = messages.find((m) => JSON.parse(m.body).orderId === orderId);
+    expect(mine).toBeDefined();
     const outcome = await executeOrderMessage(ctx, { messageId: mine!.messageId, body: mine!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
     expect(outcome).toEqual({ kind: 'done' });
     expect((await ctx.orders.get(orderId))?.status).toBe('confirmed');
