@@ -62,10 +62,12 @@ let offline: Offline | undefined;
 let poller: EventSourcePoller | undefined;
 let edge: WsEdge | undefined;
 let shuttingDown = false;
+/** Table and queue names by logical id, as provisioned from `serverless print` (the state file's `resources`). */
+let resourceNames: Record<string, string> = {};
 
 const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string }): void => {
   mkdirSync(dirname(stateFile), { recursive: true });
-  const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints };
+  const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints, resources: resourceNames };
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   log.debug(`pids: self ${process.pid}, offline ${offline?.pid ?? '-'}, dynamodb ${dynamo?.pid ?? '-'} (state in ${stateFile})`);
 };
@@ -248,6 +250,7 @@ const main = async (): Promise<void> => {
 
   const config = await configPromise;
   const provisioned = await provision(config, { dynamoEndpoint, sqsEndpoint, region, log: log.child('provision') });
+  resourceNames = Object.fromEntries(Object.entries(provisioned).map(([logicalId, resource]) => [logicalId, resource.name]));
   log.info(`provisioned ${Object.keys(provisioned).length} tables/queues in ${Date.now() - t0} ms`);
 
   // Seed API keys (stored hashed, PROTOCOL.md "Access").

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { spawnStack, type RunningStack } from './support/spawn-stack';
 import { ConnectRefused, TestClient, type AnyFrame } from './support/ws-client';
-import { allOrders, connectionRow, e2e, ordersStillOpen, useStack } from './support/stack';
+import { allOrders, connectionRow, e2e, names, ordersStillOpen, useStack } from './support/stack';
 
 /*
  * Admission control through the real stack (PROTOCOL.md v2 "Admission control"), with small limits so that the test
@@ -57,7 +57,7 @@ const limitsItem = async (accountId: string): Promise<Record<string, unknown> | 
     new DynamoDBClient({ endpoint: e2e().dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   );
   const { Item } = await documentClient.send(
-    new GetCommand({ TableName: `solana-order-engine-${e2e().stage}-limits`, Key: { accountId }, ConsistentRead: true }),
+    new GetCommand({ TableName: names().limits, Key: { accountId }, ConsistentRead: true }),
   );
   return Item;
 };

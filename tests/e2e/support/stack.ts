@@ -31,14 +31,35 @@ export const useStack = (stack: E2eStack | undefined): void => {
 };
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const names = (stage: string) => ({
-  orders: `solana-order-engine-${stage}-orders`,
-  ledger: `solana-order-engine-${stage}-chain-ledger`,
-  connections: `solana-order-engine-${stage}-connections`,
-  ordersQueue: `solana-order-engine-${stage}-orders`,
-  ordersDlq: `solana-order-engine-${stage}-orders-dlq`,
-  statusQueue: `solana-order-engine-${stage}-status.fifo`,
-});
+/*
+ * Table and queue names as the stack provisioned them from `serverless print` (its state file's `resources`, by
+ * logical id), not spelled out here: a rename in serverless.yml cannot leave the tests looking at another table.
+ */
+const LOGICAL_IDS = {
+  orders: 'OrdersTable',
+  ledger: 'ChainLedgerTable',
+  connections: 'ConnectionsTable',
+  limits: 'LimitsTable',
+  ordersQueue: 'OrdersQueue',
+  ordersDlq: 'OrdersDeadLetterQueue',
+  statusQueue: 'StatusQueue',
+} as const;
+const provisionedNames = new Map<string, Record<keyof typeof LOGICAL_IDS, string>>();
+export const names = (stateFile: string = e2e().stateFile): Record<keyof typeof LOGICAL_IDS, string> => {
+  let known = provisionedNames.get(stateFile);
+  if (!known) {
+    const { resources = {} } = JSON.parse(readFileSync(stateFile, 'utf8')) as { resources?: Record<string, string> };
+    known = Object.fromEntries(
+      Object.entries(LOGICAL_IDS).map(([key, logicalId]) => {
+        const name = resources[logicalId];
+        if (!name) throw new Error(`the stack's state file ${stateFile} names no ${logicalId}`);
+        return [key, name];
+      }),
+    ) as Record<keyof typeof LOGICAL_IDS, string>;
+    provisionedNames.set(stateFile, known);
+  }
+  return known;
+};
 
 let documentClient: DynamoDBDocumentClient | undefined;
 const db = (): DynamoDBDocumentClient => {
@@ -52,14 +73,14 @@ const sqs = (): SQSClient => {
 };
 
 export const orderItem = async (orderId: string): Promise<Record<string, unknown> | undefined> =>
-  (await db().send(new GetCommand({ TableName: names(e2e().stage).orders, Key: { orderId }, ConsistentRead: true }))).Item;
+  (await db().send(new GetCommand({ TableName: names().orders, Key: { orderId }, ConsistentRead: true }))).Item;
 
 /** Transactions the mock chain recorded for an order ("executed at most once on chain"). */
 export const transactionsOf = async (orderId: string): Promise<number> =>
   (
     await db().send(
       new QueryCommand({
-        TableName: names(e2e().stage).ledger,
+        TableName: names().ledger,
         IndexName: 'byOrder',
         KeyConditionExpression: 'orderId = :o',
         ExpressionAttributeValues: { ':o': orderId },
@@ -68,7 +89,7 @@ export const transactionsOf = async (orderId: string): Promise<number> =>
   ).Items?.length ?? 0;
 
 export const connectionRow = async (connectionIdLike: (row: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]> => {
-  const { Items = [] } = await db().send(new ScanCommand({ TableName: names(e2e().stage).connections }));
+  const { Items = [] } = await db().send(new ScanCommand({ TableName: names().connections }));
   return Items.filter(connectionIdLike);
 };
 
@@ -77,7 +98,7 @@ export const allOrders = async (): Promise<Record<string, unknown>[]> => {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await db().send(new ScanCommand({ TableName: names(e2e().stage).orders, ExclusiveStartKey: start, ConsistentRead: true }));
+    const page = await db().send(new ScanCommand({ TableName: names().orders, ExclusiveStartKey: start, ConsistentRead: true }));
     items.push(...(page.Items ?? []).filter((item) => item.kind === 'order'));
     start = page.LastEvaluatedKey;
   } while (start);
@@ -85,7 +106,7 @@ export const allOrders = async (): Promise<Record<string, unknown>[]> => {
 };
 
 export const queueDepth = async (which: 'ordersQueue' | 'ordersDlq' | 'statusQueue'): Promise<number> => {
-  const { QueueUrl } = await sqs().send(new GetQueueUrlCommand({ QueueName: names(e2e().stage)[which] }));
+  const { QueueUrl } = await sqs().send(new GetQueueUrlCommand({ QueueName: names()[which] }));
   const { Attributes = {} } = await sqs().send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }));
   return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
 };
