@@ -10,6 +10,18 @@ const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 export default defineConfig({
   test: {
     env,
+    /*
+     * Coverage of lib/ (npm test collects it; the e2e stacks run lib/ in processes of their own, which it does not
+     * see). The thresholds are what the code had when they were set: they may only go up.
+     */
+    coverage: {
+      provider: 'v8',
+      include: ['lib/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      // Set on 2026-12-02 from unit + template + integration alone: 90.4 % statements, 82.3 % branches, 90.0 % functions, 93.5 % lines.
+      thresholds: { statements: 90, branches: 82, functions: 90, lines: 93 },
+    },
     projects: [
       {
         test: {
