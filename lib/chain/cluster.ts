@@ -1,7 +1,6 @@
 import { ChainError, VenueError } from '../errors';
-import { resolveToken } from '../tokens';
 import { executeRouteAt } from './landing';
-import { loadRoute, storeRoute, type OrderSpec, type Route, type StoredRoute } from '../venues/route';
+import { loadRoute, orderSpecOf, storeRoute, type OrderSpec, type Route, type StoredRoute } from '../venues/route';
 import { getMarket, marketFor } from '../venues/market';
 import { BLOCKHASH_VALID_BLOCKS, clockFor, slotAt, slotStartMs, type SlotClock } from './clock';
 import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profile';
@@ -116,11 +115,11 @@ export function buildSignedTransaction(args: {
   return req;
 }
 
-function orderSpecOf(r: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amountIn: string; slippageBps: number }): OrderSpec {
-  const tokenIn = resolveToken(r.tokenIn);
-  const tokenOut = resolveToken(r.tokenOut);
-  if (!tokenIn || !tokenOut) throw new ChainError('INVALID_TRANSACTION', `unknown token in ${r.tokenIn} -> ${r.tokenOut}`);
-  return { side: r.side, tokenIn, tokenOut, amountIn: BigInt(r.amountIn), slippageBps: r.slippageBps };
+/** The order a recorded transaction fills; a token delisted since cannot be settled. */
+function specOfRecord(record: TxRecord): OrderSpec {
+  const spec = orderSpecOf(record);
+  if (!spec) throw new ChainError('INVALID_TRANSACTION', `unknown token in ${record.tokenIn} -> ${record.tokenOut}`);
+  return spec;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -131,7 +130,7 @@ export function statusOf(record: TxRecord, nowMs: number): SignatureStatus {
   if (record.landsAtMs !== null && nowMs >= record.landsAtMs) {
     const slot = slotAt(record.landsAtMs);
     if (record.confirmAtMs !== null && nowMs < record.confirmAtMs) return { state: 'processed', slot };
-    const outcome = executeRouteAt(orderSpecOf(record), loadRoute(record.route), record.landsAtMs, marketFor(record.marketSeed), {
+    const outcome = executeRouteAt(specOfRecord(record), loadRoute(record.route), record.landsAtMs, marketFor(record.marketSeed), {
       forceSlippageFailure: record.forcedFailure === 'SLIPPAGE_EXCEEDED',
     });
     if (outcome.ok) {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ChainError, EngineError, StaleWriteError, VenueError, isEngineError } from '../errors';
 import { quotesToWire } from '../routing';
-import { routeToWire, type OrderSpec } from '../venues/route';
-import { resolveToken, formatUiAmount } from '../tokens';
+import { orderSpecOf, routeToWire, type OrderSpec } from '../venues/route';
+import { formatUiAmount } from '../tokens';
 import type { ForcedFailure } from '../chain/forced-failures';
 import type { SentTransaction, SignedTransaction } from '../chain/port';
 import type { OrderItem } from '../aws/orders-table';
@@ -28,11 +28,10 @@ const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
 const reasonOf = (error: unknown): FailureReason =>
   isEngineError(error) ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: 'unexpected execution error' };
 
-const orderSpecOf = (order: OrderItem): OrderSpec => {
-  const tokenIn = resolveToken(order.request.tokenIn);
-  const tokenOut = resolveToken(order.request.tokenOut);
-  if (!tokenIn || !tokenOut) throw new VenueError('NO_ROUTE', `token ${order.request.tokenIn} or ${order.request.tokenOut} is no longer listed`);
-  return { side: order.request.side, tokenIn, tokenOut, amountIn: BigInt(order.request.amountIn), slippageBps: order.request.slippageBps };
+const specOfOrder = (order: OrderItem): OrderSpec => {
+  const spec = orderSpecOf(order.request);
+  if (!spec) throw new VenueError('NO_ROUTE', `token ${order.request.tokenIn} or ${order.request.tokenOut} is no longer listed`);
+  return spec;
 };
 
 const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | undefined =>
@@ -154,7 +153,7 @@ export class OrderExecution {
 
   private async attempt(order: OrderItem, attempt: number): Promise<RecordOutcome> {
     const { ctx } = this;
-    const spec = orderSpecOf(order);
+    const spec = specOfOrder(order);
     const forced = forcedFailureOf(order, attempt);
     this.simulatedMs = order.simulatedMs;
 
@@ -263,7 +262,7 @@ export class OrderExecution {
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */
   async follow(order: OrderItem, sent: SentTransaction): Promise<RecordOutcome> {
     this.simulatedMs = order.simulatedMs;
-    return this.awaitOutcome(order, sent, orderSpecOf(order), { recheck: true });
+    return this.awaitOutcome(order, sent, specOfOrder(order), { recheck: true });
   }
 
   /** A submitted order whose execution died: re-send the same signed transaction (idempotent) and follow it. */
@@ -272,7 +271,7 @@ export class OrderExecution {
     log.info('reconciling a submitted order by signature', { orderId: order.orderId, signature: tx.signature });
     order = await this.ctx.orders.takeLease(order, this.leaseUntil(), this.holder);
     this.simulatedMs = order.simulatedMs;
-    const spec = orderSpecOf(order);
+    const spec = specOfOrder(order);
     const existing = await this.ctx.chain.findTransaction(tx.signature);
     if (existing) return this.awaitOutcome(order, existing, spec, { recheck: true });
     return this.sendAndConfirm(order, tx.request, spec);

@@ -1,4 +1,4 @@
-import { formatFixed, formatUiAmount, type Token } from '../tokens';
+import { formatFixed, formatUiAmount, resolveToken, type Token } from '../tokens';
 import type { Dex } from './market';
 
 /*
@@ -15,6 +15,14 @@ export interface OrderSpec {
   /** Integer basis points, 1..5000 (PROTOCOL.md: 0 < slippage% <= 50). */
   slippageBps: number;
 }
+
+/** An order as stored (token symbols, amount as a base-unit decimal string), or undefined when a token is not listed. */
+export const orderSpecOf = (stored: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amountIn: string; slippageBps: number }): OrderSpec | undefined => {
+  const tokenIn = resolveToken(stored.tokenIn);
+  const tokenOut = resolveToken(stored.tokenOut);
+  if (!tokenIn || !tokenOut) return undefined;
+  return { side: stored.side, tokenIn, tokenOut, amountIn: BigInt(stored.amountIn), slippageBps: stored.slippageBps };
+};
 
 export interface RouteLeg {
   dex: Dex;
