@@ -19,8 +19,10 @@ export default defineConfig({
       include: ['lib/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
-      // Set on 2026-12-02 from unit + template + integration alone: 90.4 % statements, 82.3 % branches, 90.0 % functions, 93.5 % lines.
-      thresholds: { statements: 90, branches: 82, functions: 90, lines: 93 },
+      // Measured on 2026-12-02 (npm test, clean clone, twice the same): 90.35 % statements, 82.18 % branches, 90.06 %
+      // functions, 93.54 % lines. The thresholds sit one point below, for branches that only timing reaches (a retry
+      // under load); raise them as the code's coverage rises.
+      thresholds: { statements: 89, branches: 81, functions: 89, lines: 92 },
     },
     projects: [
       {
