@@ -35,9 +35,12 @@ const LIMITS = {
 };
 
 /** An engine with the limits above (and overrides) whose clock the test moves. */
-const engineAt = (overrides: Record<string, string> = {}): { ctx: EngineContext; clock: { now: number }; writes: () => number } => {
+const engineAt = (
+  overrides: Record<string, string> = {},
+  now?: () => number,
+): { ctx: EngineContext; clock: { now: number }; writes: () => number } => {
   const clock = { now: Date.now() };
-  const ctx = createEngineContext(parseConfig(engineEnv({ ...LIMITS, ...overrides })), { now: () => clock.now });
+  const ctx = createEngineContext(parseConfig(engineEnv({ ...LIMITS, ...overrides })), { now: now ?? (() => clock.now) });
   stubDirectPosts(ctx);
   let writes = 0;
   const realAdmit = ctx.limits.admit.bind(ctx.limits);
@@ -100,10 +103,10 @@ describe('per-connection messages', () => {
     const { owner, connectionId } = newAccount();
     await registerConnection(ctx, owner, connectionId);
     await admit(ctx, { owner, connectionId, charge: 'message' });
-    // Another instance admitted a burst meanwhile: the tat is 450 ms ahead (tolerance 400 ms).
-    await setAttribute(owner, `c#${connectionId}`, (clock.now + 450) * 1000);
+    // Another instance admitted a burst meanwhile: the tat is 650 ms ahead (tolerance 400 ms).
+    await setAttribute(owner, `c#${connectionId}`, (clock.now + 650) * 1000);
     const before = await item(owner);
-    await expect(admit(ctx, { owner, connectionId, charge: 'message' })).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 50 });
+    await expect(admit(ctx, { owner, connectionId, charge: 'message' })).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 250 });
     expect(writes()).toBe(2);
     expect(await item(owner)).toEqual(before);
   });
@@ -172,6 +175,23 @@ describe('account buckets', () => {
     expect(refused).toHaveLength(15);
     for (const error of refused) expect(error).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) });
     expect((await item(owner))?.quoteTat).toBeGreaterThan(0);
+  });
+
+  it('a write stamped a moment before one that landed first is still admitted within the burst (it waits out the difference)', async () => {
+    const startedAt = Date.now();
+    let behindBy = 0;
+    const { ctx, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' }, () => Date.now() - behindBy);
+    const { owner, connectionId } = newAccount();
+    await admit(ctx, { owner, connectionId, charge: 'quote' });
+    // Another instance, whose clock is 80 ms ahead of this one's, took 4 places: the tat it wrote is its now + 4 intervals.
+    behindBy = Date.now() - startedAt;
+    await setAttribute(owner, 'quoteTat', (startedAt + 80 + 4 * 500) * 1000);
+    // The fifth place: the item is 80 ms ahead of this instance's now + tolerance, so the table refuses the first write;
+    // the request waits that out and its second write is admitted.
+    await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).resolves.toMatchObject({ openOrderReserved: false });
+    expect(writes()).toBe(3);
+    // The sixth is over the burst, and answered at once.
+    await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 
   it('a flood arriving faster than the table answers costs about one write per admission, not one per message', async () => {
