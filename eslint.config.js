@@ -23,14 +23,15 @@ const restrict = (files, folders, { allowTypeImports = false } = {}) => ({
   },
 });
 const layerRules = () => [
-  restrict(['lib/tokens/**/*.ts'], ['venues', 'chain', 'routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'engine']),
-  restrict(['lib/venues/**/*.ts'], ['chain', 'routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'engine']),
-  restrict(['lib/chain/**/*.ts'], ['routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'engine']),
-  restrict(['lib/routing/**/*.ts'], ['aws', 'accounts', 'notify', 'ws', 'orders', 'engine']),
-  restrict(['lib/aws/**/*.ts'], ['chain', 'routing', 'venues', 'tokens', 'accounts', 'notify', 'ws', 'orders', 'engine'], { allowTypeImports: true }),
-  restrict(['lib/accounts/**/*.ts', 'lib/notify/**/*.ts'], ['ws', 'orders', 'engine'], { allowTypeImports: true }),
-  restrict(['lib/ws/**/*.ts'], ['orders', 'engine'], { allowTypeImports: true }),
-  restrict(['lib/orders/**/*.ts'], ['engine'], { allowTypeImports: true }),
+  restrict(['lib/tokens/**/*.ts'], ['venues', 'chain', 'routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'http', 'engine']),
+  restrict(['lib/venues/**/*.ts'], ['chain', 'routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'http', 'engine']),
+  restrict(['lib/chain/**/*.ts'], ['routing', 'aws', 'accounts', 'notify', 'ws', 'orders', 'http', 'engine']),
+  restrict(['lib/routing/**/*.ts'], ['aws', 'accounts', 'notify', 'ws', 'orders', 'http', 'engine']),
+  restrict(['lib/aws/**/*.ts'], ['chain', 'routing', 'venues', 'tokens', 'accounts', 'notify', 'ws', 'orders', 'http', 'engine'], { allowTypeImports: true }),
+  restrict(['lib/accounts/**/*.ts', 'lib/notify/**/*.ts'], ['ws', 'orders', 'http', 'engine'], { allowTypeImports: true }),
+  restrict(['lib/ws/**/*.ts'], ['orders', 'http', 'engine'], { allowTypeImports: true }),
+  restrict(['lib/orders/**/*.ts'], ['http', 'engine'], { allowTypeImports: true }),
+  restrict(['lib/http/**/*.ts'], ['engine'], { allowTypeImports: true }),
 ];
 
 export default tseslint.config(
@@ -47,7 +48,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
   },
   // The architecture's layers, bottom to top (README "Layout"): errors/config/log < tokens < venues < chain < routing
-  // < aws < accounts, notify < ws < orders < engine (the composition root). A module never imports one above it; the
+  // < aws < accounts, notify < ws < orders < http (the HTTP API over the order use cases) < engine (the composition root). A module never imports one above it; the
   // adapters in lib/aws implement ports the domain owns, so they may name domain types (`import type`) but not call
   // domain code. The order lifecycle (orders/state-machine) and the account record (accounts/api-key) are pure models
   // every layer from aws up may use.

@@ -10,12 +10,24 @@ export interface StackState {
   pid: number;
   offlinePid: number | null;
   dynamoPid: number | null;
-  endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string };
+  endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string; http: string };
 }
+
+/** `ready <ws URL with ?apiKey=> <HTTP base URL>` (infra/start.ts): the WebSocket URL first, then the HTTP API's. */
+export const parseReadyLine = (line: string): { wsUrl: string; devKey: string; httpUrl: string } => {
+  const [word, ws = '', http = ''] = line.trim().split(/\s+/);
+  if (word !== 'ready' || !ws.startsWith('ws://') || !http.startsWith('http://')) throw new Error(`not a ready line: ${line}`);
+  const url = new URL(ws);
+  const devKey = url.searchParams.get('apiKey') ?? '';
+  url.search = '';
+  return { wsUrl: url.toString().replace(/\/$/, ''), devKey, httpUrl: http };
+};
 
 export interface StackProcess {
   child: ChildProcess;
   wsUrl: string;
+  /** The HTTP API's base URL (also where the web order ticket is served). */
+  httpUrl: string;
   devKey: string;
   stateFile: string;
   /** Milliseconds from spawn to the ready line. */
@@ -141,10 +153,12 @@ export const spawnStackProcess = async (options: {
       });
     });
     remember();
+    const ready = parseReadyLine(readyLine);
     return {
       child,
       wsUrl: `ws://127.0.0.1:${ws}`,
-      devKey: new URL(readyLine.slice('ready '.length)).searchParams.get('apiKey') ?? '',
+      httpUrl: ready.httpUrl,
+      devKey: ready.devKey,
       stateFile,
       readyMs: Math.round(performance.now() - started),
       readState,

@@ -4,7 +4,8 @@
  * under supervision and emulates the SQS event source mappings. `--target localstack` uses LocalStack on
  * http://127.0.0.1:4566 for SQS and DynamoDB instead of the embedded emulators.
  *
- * stdout carries exactly one line: `ready ws://127.0.0.1:<wsPort>?apiKey=<dev key>`. Everything else is on stderr.
+ * stdout carries exactly one line: `ready ws://127.0.0.1:<wsPort>?apiKey=<dev key> http://127.0.0.1:<httpPort>` (the
+ * WebSocket URL, then the HTTP API's base URL, where the web order ticket is served). Everything else is on stderr.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +23,7 @@ import { type Offline, type OfflineOptions, startOffline } from './offline';
 import { provision } from './provision';
 import { type WsEdge, startWsEdge } from './ws-edge';
 import { loadServerlessConfig } from './serverless-config';
+import { buildWebTicket } from './web';
 
 const t0 = Date.now();
 const log = createLogger();
@@ -65,7 +67,7 @@ let shuttingDown = false;
 /** Table and queue names by logical id, as provisioned from `serverless print` (the state file's `resources`). */
 let resourceNames: Record<string, string> = {};
 
-const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string }): void => {
+const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string; http: string }): void => {
   mkdirSync(dirname(stateFile), { recursive: true });
   const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints, resources: resourceNames };
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
@@ -223,6 +225,10 @@ const stopLeftovers = async (): Promise<void> => {
 
 const main = async (): Promise<void> => {
   await stopLeftovers();
+  // The web order ticket's page and bundle (web/), beside the state file: each stack serves its own build.
+  const webDir = join(dirname(stateFile), 'web');
+  const webBuilt = buildWebTicket(webDir).then(() => log.info(`web ticket built in ${webDir}`));
+  webBuilt.catch(() => undefined); // awaited below
   // `serverless print` (~1 s) runs while the emulators start.
   const portEnv = { OFFLINE_WS_PORT: String(ports.offlineWs), HTTP_PORT: String(ports.http), LAMBDA_PORT: String(ports.lambda) };
   const configPromise = loadServerlessConfig({ stage, env: portEnv });
@@ -277,7 +283,10 @@ const main = async (): Promise<void> => {
   );
   log.info(`seeded ${seeds.length} API key(s): ${seeds.map(([a]) => a).join(', ')}`);
 
+  await webBuilt;
+
   const offlineOptions: OfflineOptions = {
+    env: { WS_PUBLIC_URL: `ws://127.0.0.1:${ports.ws}`, WEB_ASSETS_DIR: webDir },
     stage,
     region,
     sqsEndpoint,
@@ -292,6 +301,7 @@ const main = async (): Promise<void> => {
     dynamodb: dynamoEndpoint,
     lambda: `http://127.0.0.1:${ports.lambda}`,
     ws: `ws://127.0.0.1:${ports.ws}`,
+    http: `http://127.0.0.1:${ports.http}`,
   };
 
   // Supervision: an unexpected exit of serverless-offline (crash, kill -9) is logged and it is restarted; the
@@ -382,12 +392,13 @@ const main = async (): Promise<void> => {
     ddb.send(new ListTablesCommand({})),
     waitForTcp(ports.ws, 10_000).then((ok) => ok || Promise.reject(new Error(`ws port ${ports.ws} not answering`))),
     waitForTcp(ports.lambda, 10_000).then((ok) => ok || Promise.reject(new Error(`lambda port ${ports.lambda} not answering`))),
+    waitForTcp(ports.http, 10_000).then((ok) => ok || Promise.reject(new Error(`http port ${ports.http} not answering`))),
   ]);
   sqsClient.destroy();
   stateEndpoints = endpoints;
   writeState(endpoints);
   log.info(`ready in ${Date.now() - t0} ms`);
-  process.stdout.write(`ready ws://127.0.0.1:${ports.ws}?apiKey=${devKey}\n`);
+  process.stdout.write(`ready ws://127.0.0.1:${ports.ws}?apiKey=${devKey} ${endpoints.http}\n`);
 };
 
 main().catch((err: unknown) => {

@@ -39,6 +39,13 @@ const configSchema = z.object({
   STATUS_QUEUE_NAME: z.string().min(1),
   /** Set offline (serverless-offline's WebSocket port); empty on AWS, where the request context gives it. */
   WS_MGMT_ENDPOINT: z.string().default(''),
+  /**
+   * The WebSocket URL clients connect to, named in HTTP answers (PROTOCOL.md v2 "HTTP API": `ws.url`) and in the web
+   * ticket: on AWS the WebSocket API's stage URL (serverless.yml), offline the edge's ws://127.0.0.1:<WS_PORT>.
+   */
+  WS_PUBLIC_URL: z.string().default(''),
+  /** Where the web order ticket's built files are (infra/web.ts builds them; `npm start` sets this). */
+  WEB_ASSETS_DIR: z.string().default('web/dist'),
   MAX_ATTEMPTS: positiveInt(3),
   EXECUTION_CONCURRENCY: positiveInt(10),
   EXECUTION_TIMEOUT_SECONDS: positiveInt(30),

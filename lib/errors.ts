@@ -76,6 +76,8 @@ export type RequestErrorCode =
   | 'UNKNOWN_TOKEN'
   | 'NOT_FOUND'
   | 'FORBIDDEN'
+  /** The HTTP API without a valid `x-api-key` (HTTP 401; a WebSocket without one is refused at `$connect`). */
+  | 'UNAUTHORIZED'
   | 'RATE_LIMITED'
   /** A clientOrderId the owner already used for a different order (PROTOCOL.md v2 proposal). */
   | 'DUPLICATE_CLIENT_ORDER_ID';

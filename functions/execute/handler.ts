@@ -11,7 +11,7 @@ const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint,
   const { owner, request: order, admission } = await admitRequest(ctx, connectionId, 'order', () =>
     validateExecute(body, { testHooks: ctx.config.MOCK_TEST_HOOKS }),
   );
-  await placeOrder(ctx, { connectionId, owner, endpoint, order, openOrderReserved: admission.openOrderReserved });
+  await placeOrder(ctx, { reply: { connectionId, endpoint }, owner, order, openOrderReserved: admission.openOrderReserved });
 });
 
 // Every log line of the invocation carries its request id and function name.

@@ -212,13 +212,16 @@ export interface Admission {
 /**
  * Admits one message of `connectionId` (owned by `owner`), charged to `charge`, or throws: RATE_LIMITED with
  * `retryAfterMs` when a limit refuses it (nothing is charged then), FORBIDDEN when the connection is not registered,
- * UNAVAILABLE when the table cannot be written in time.
+ * UNAVAILABLE when the table cannot be written in time. An HTTP request has no connection (`connectionId` undefined):
+ * it is charged to the account's buckets and open-order cap only, there being no connection message bucket to charge.
  */
-export const admit = async (ctx: EngineContext, params: { owner: string; connectionId: string; charge: Charge }): Promise<Admission> => {
-  const { owner, connectionId, charge } = params;
+export const admit = async (ctx: EngineContext, params: { owner: string; connectionId: string | undefined; charge: Charge }): Promise<Admission> => {
+  const { owner, charge } = params;
+  // No connection id can be empty (API Gateway's are 16 characters): '' never names a message bucket below.
+  const connectionId = params.connectionId ?? '';
   const limits = limitsOf(ctx.config);
   const buckets: Array<{ key: BucketKey; bucket: TokenBucket }> = [];
-  if (limits.messages) buckets.push({ key: 'messages', bucket: limits.messages });
+  if (limits.messages && params.connectionId !== undefined) buckets.push({ key: 'messages', bucket: limits.messages });
   if (charge === 'order' && limits.orders) buckets.push({ key: 'orders', bucket: limits.orders });
   if (charge === 'quote' && limits.quotes) buckets.push({ key: 'quotes', bucket: limits.quotes });
   const reserveOpenOrder = charge === 'order' && limits.openOrders > 0;
@@ -298,7 +301,7 @@ const admitByWrite = async (
     }
 
     // Refused: the item as it was says exactly why.
-    if (limits.messages && state.connectionTats[connectionId] === undefined) {
+    if (buckets.some(({ key }) => key === 'messages') && state.connectionTats[connectionId] === undefined) {
       throw new RequestError('FORBIDDEN', 'this connection is not registered (it may predate this deployment); reconnect');
     }
     const refusals = buckets

@@ -283,17 +283,20 @@ export class OrdersTable {
     }
   }
 
-  /** Adds a connection of the owner; resolves to the order as it is now, or undefined when the caller does not own it. */
-  async addSubscriber(orderId: string, owner: string, connectionId: string): Promise<OrderItem | undefined> {
+  /**
+   * Adds a connection of the owner; resolves to the order as it is now, or undefined when the caller does not own it.
+   * An order placed over HTTP has no Management API endpoint yet: its first subscriber's is kept.
+   */
+  async addSubscriber(orderId: string, owner: string, connectionId: string, endpoint: string): Promise<OrderItem | undefined> {
     try {
       const result = await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { orderId },
-          UpdateExpression: 'ADD subscribers :connection',
+          UpdateExpression: 'ADD subscribers :connection SET mgmtEndpoint = if_not_exists(mgmtEndpoint, :endpoint)',
           ConditionExpression: 'attribute_exists(orderId) AND kind = :order AND #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':connection': new Set([connectionId]), ':order': 'order', ':owner': owner },
+          ExpressionAttributeValues: { ':connection': new Set([connectionId]), ':order': 'order', ':owner': owner, ':endpoint': endpoint },
           ReturnValues: 'ALL_NEW',
         }),
       );

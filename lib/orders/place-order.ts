@@ -4,6 +4,7 @@ import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/ord
 import type { EngineContext } from '../engine';
 import type { ValidatedOrder } from './request';
 import { placedOrderItem, type OrderMessage, type PlacedOrder } from './order-message';
+import type { OrderFrame } from '../notify/frames';
 import { InfrastructureError, RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
@@ -46,8 +47,24 @@ export interface PlacementTimings {
 }
 
 /**
+ * Where the answer to a placement goes: a WebSocket connection (the ack is posted to it, and it follows the order), or
+ * nowhere but the caller's return value (the HTTP API answers with the frame in its response body; a client follows the
+ * order by subscribing over WebSocket).
+ */
+export type PlacementReply = { connectionId: string; endpoint: string } | undefined;
+
+/** What a placement answered: the order's id, whether this request created it, and its frame (`pending`, or the current one of an existing order). */
+export interface Placement {
+  orderId: string;
+  created: boolean;
+  frame: OrderFrame;
+  timings: PlacementTimings;
+}
+
+/**
  * The `execute` route: record the order (`pending`, seq 1), acknowledge it on the caller's socket, then enqueue it.
- * The ack is posted before the enqueue so that no later frame of the order can overtake it.
+ * The ack is posted before the enqueue so that no later frame of the order can overtake it. Without a connection
+ * (`reply` undefined: the HTTP API), nothing is posted and the caller answers with the returned frame.
  *
  * Capacity trouble (a store that times out or throttles) is retried within the route's budget. The order keeps its
  * id across attempts, so a retry of a write that did land is recognised instead of recorded twice. If it still cannot
@@ -56,14 +73,13 @@ export interface PlacementTimings {
 export const placeOrder = (
   ctx: EngineContext,
   params: {
-    connectionId: string;
+    reply: PlacementReply;
     owner: string;
-    endpoint: string;
     order: ValidatedOrder;
     /** Admission reserved an open-order slot for this order: given back here if no order is created. */
     openOrderReserved?: boolean;
   },
-): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
+): Promise<Placement> => {
   const nowMs = ctx.now();
   const orderId = ulid(nowMs);
   return withLogContext({ orderId, ...(params.order.clientOrderId ? { clientOrderId: params.order.clientOrderId } : {}) }, () => place(ctx, params, orderId, nowMs));
@@ -74,8 +90,8 @@ const place = async (
   params: Parameters<typeof placeOrder>[1],
   orderId: string,
   nowMs: number,
-): Promise<{ orderId: string; created: boolean; timings: PlacementTimings }> => {
-  const { connectionId, owner, endpoint, order } = params;
+): Promise<Placement> => {
+  const { reply, owner, order } = params;
   // Once created, the order gives its slot back when it reaches a terminal status (lib/orders/outcomes.ts).
   const giveBackSlot = (): Promise<void> => (params.openOrderReserved ? releaseOpenOrder(ctx, owner) : Promise.resolve());
   const wireOrder = wireOrderOf(order);
@@ -92,9 +108,15 @@ const place = async (
     },
     wireOrder,
     createdAtMs: nowMs,
-    mgmtEndpoint: endpoint,
+    // An order placed over HTTP learns its endpoint from its first subscriber (OrdersTable.addSubscriber).
+    ...(reply ? { mgmtEndpoint: reply.endpoint } : {}),
   };
-  const item: OrderItem = { ...placedOrderItem(orderId, placed), subscribers: new Set([connectionId]), openShard: openShardOf(orderId) };
+  const item: OrderItem = {
+    ...placedOrderItem(orderId, placed),
+    // DynamoDB stores no empty set: an order placed over HTTP has no subscriber until one subscribes.
+    ...(reply ? { subscribers: new Set([reply.connectionId]) } : {}),
+    openShard: openShardOf(orderId),
+  };
   const frame = item.lastFrame;
 
   const t0 = performance.now();
@@ -117,16 +139,18 @@ const place = async (
   const created = recorded.value;
   if (!created.created && created.existingOrderId !== orderId) {
     const [duplicate] = await Promise.all([
-      answerDuplicate(ctx, { connectionId, owner, endpoint, existingOrderId: created.existingOrderId, request: item.request, nowMs }),
+      answerDuplicate(ctx, { reply, owner, existingOrderId: created.existingOrderId, request: item.request, nowMs }),
       giveBackSlot(),
     ]);
     return { ...duplicate, timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
   }
 
   const t1 = performance.now();
-  const acked = await retryTransient(() => ctx.notifier.postDirect(endpoint, connectionId, frame), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch(
-    (error: unknown) => ({ ok: false as const, error }),
-  );
+  const acked = reply
+    ? await retryTransient(() => ctx.notifier.postDirect(reply.endpoint, reply.connectionId, frame), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch(
+        (error: unknown) => ({ ok: false as const, error }),
+      )
+    : ({ ok: true } as const);
   if (!acked.ok) {
     /*
      * The order is recorded: it must still run, and its `pending` frame must still reach the client. It goes the way of
@@ -150,7 +174,7 @@ const place = async (
   }
   const timings = { recordMs, recordAttempts: recorded.attempts, ackMs: t2 - t1, enqueueMs: performance.now() - t2 };
   log.debug('order placed', { orderId, clientOrderId: order.clientOrderId, ...timings });
-  return { orderId, created: true, timings };
+  return { orderId, created: true, frame, timings };
 };
 
 /**
@@ -171,16 +195,16 @@ export const sameOrderRequest = (a: StoredOrderRequest, b: StoredOrderRequest): 
 
 /**
  * A repeated clientOrderId. The same request again (a client retrying a send whose answer it lost) gets the existing
- * order's current frame, and this connection follows it from now on. A different request under the same id is
+ * order's current frame, and this connection (if the request came on one) follows it from now on. A different request under the same id is
  * refused with DUPLICATE_CLIENT_ORDER_ID naming the existing order, and changes nothing: answering it with the old
  * order's fill would tell a bot whose counter restarted that an order it never placed was executed (the FIX
  * protocol rejects a duplicate ClOrdID for the same reason).
  */
 const answerDuplicate = async (
   ctx: EngineContext,
-  params: { connectionId: string; owner: string; endpoint: string; existingOrderId: string; request: StoredOrderRequest; nowMs: number },
-): Promise<{ orderId: string; created: false }> => {
-  const { connectionId, owner, endpoint, existingOrderId, nowMs } = params;
+  params: { reply: PlacementReply; owner: string; existingOrderId: string; request: StoredOrderRequest; nowMs: number },
+): Promise<{ orderId: string; created: false; frame: OrderFrame }> => {
+  const { reply, owner, existingOrderId, nowMs } = params;
   const budget = { deadlineMs: Date.now() + RECORD_BUDGET_MS };
   const read = await retryTransient(() => ctx.orders.get(existingOrderId), budget);
   if (!read.ok) throw new UnavailableError('the engine is over capacity; the existing order could not be read', { cause: read.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS });
@@ -192,14 +216,16 @@ const answerDuplicate = async (
       { orderId: existingOrderId },
     );
   }
-  const found = await retryTransient(() => ctx.orders.addSubscriber(existingOrderId, owner, connectionId), budget);
+  const found = reply
+    ? await retryTransient(() => ctx.orders.addSubscriber(existingOrderId, owner, reply.connectionId, reply.endpoint), budget)
+    : { ok: true as const, value: read.value && read.value.owner === owner ? read.value : undefined };
   if (!found.ok) throw new UnavailableError('the engine is over capacity; the existing order could not be read', { cause: found.error, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS });
   const existing = found.value;
   if (!existing) throw new InfrastructureError('INTERNAL', `order ${existingOrderId} named by a clientOrderId guard is missing`, { retryable: false });
-  await retryTransient(() => ctx.notifier.postDirect(endpoint, connectionId, existing.lastFrame), { deadlineMs: Date.now() + ACK_BUDGET_MS });
+  if (reply) await retryTransient(() => ctx.notifier.postDirect(reply.endpoint, reply.connectionId, existing.lastFrame), { deadlineMs: Date.now() + ACK_BUDGET_MS });
   if (existing.status === 'pending' && existing.seq === 1 && nowMs - existing.createdAtMs > REENQUEUE_STALE_PENDING_AFTER_MS) {
     log.warn('re-enqueueing an order stuck at its first pending', { orderId: existing.orderId });
     await ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId: existing.orderId } satisfies OrderMessage);
   }
-  return { orderId: existing.orderId, created: false };
+  return { orderId: existing.orderId, created: false, frame: existing.lastFrame };
 };

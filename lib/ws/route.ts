@@ -72,9 +72,26 @@ const requestErrorFor = (problem: StrictJsonProblem): RequestError => {
   }
 };
 
+/**
+ * A request's JSON text as one object, by the same rules on every route, WebSocket or HTTP: at most MAX_FRAME_BYTES,
+ * strict JSON (no duplicate key, no number a double cannot hold as written), an object. Throws the RequestError to
+ * answer with.
+ */
+export const parseRequestText = (raw: string): Record<string, unknown> => {
+  if (Buffer.byteLength(raw, 'utf8') > MAX_FRAME_BYTES) {
+    throw new RequestError('BAD_REQUEST', `message exceeds ${MAX_FRAME_BYTES} bytes`, [{ path: '', message: 'too large' }]);
+  }
+  const parsed = parseStrictJson(raw, { maxDepth: MAX_JSON_DEPTH });
+  if (!parsed.ok) throw requestErrorFor(parsed.problem);
+  const body = parsed.value;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new RequestError('BAD_REQUEST', 'message must be a JSON object', [{ path: '', message: 'not an object' }]);
+  }
+  return body as Record<string, unknown>;
+};
+
 /** Bad input is answered, never thrown at API Gateway: the frame names the code and path, the socket stays open. */
 export const parseWsMessage = (event: APIGatewayProxyWebsocketEventV2): WsMessage => {
-  const message = { connectionId: event.requestContext.connectionId, endpoint: managementEndpointOf(event), body: undefined as unknown };
   /*
    * API Gateway marks a binary frame isBase64Encoded; serverless-offline hands the route the frame's bytes as a
    * Buffer instead of a string. Either way it is refused before anything reads it as JSON.
@@ -83,16 +100,7 @@ export const parseWsMessage = (event: APIGatewayProxyWebsocketEventV2): WsMessag
   if (event.isBase64Encoded || typeof raw !== 'string') {
     throw new RequestError('BAD_REQUEST', 'binary frames are not supported; send JSON text', [{ path: '', message: 'binary frame' }]);
   }
-  if (Buffer.byteLength(raw, 'utf8') > MAX_FRAME_BYTES) {
-    throw new RequestError('BAD_REQUEST', `message exceeds ${MAX_FRAME_BYTES} bytes`, [{ path: '', message: 'too large' }]);
-  }
-  const parsed = parseStrictJson(raw, { maxDepth: MAX_JSON_DEPTH });
-  if (!parsed.ok) throw requestErrorFor(parsed.problem);
-  message.body = parsed.value;
-  if (typeof message.body !== 'object' || message.body === null || Array.isArray(message.body)) {
-    throw new RequestError('BAD_REQUEST', 'message must be a JSON object', [{ path: '', message: 'not an object' }]);
-  }
-  return message;
+  return { connectionId: event.requestContext.connectionId, endpoint: managementEndpointOf(event), body: parseRequestText(raw) };
 };
 
 /** Capacity trouble that escaped a route: nothing was stored, so the client may simply try again. */

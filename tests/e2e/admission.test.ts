@@ -133,6 +133,38 @@ describe('orders per account', () => {
   }, 120_000);
 });
 
+describe('the HTTP API shares the account\'s order bucket', () => {
+  it('a flood of POST /api/orders/execute gets 429 with Retry-After and the RATE_LIMITED body, creating nothing for it', async () => {
+    const FLOOD = 25;
+    const post = async (clientOrderId: string) => {
+      const response = await fetch(`${e2e().httpUrl}/api/orders/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': e2e().keys.carol as string },
+        body: JSON.stringify({ side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '5', clientOrderId }),
+      });
+      return { clientOrderId, status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, unknown> };
+    };
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: FLOOD }, (_, n) => post(`http-flood-${n}`)));
+    const elapsedS = (Date.now() - started) / 1000;
+    const accepted = answers.filter((answer) => answer.status === 202);
+    const refused = answers.filter((answer) => answer.status !== 202);
+    expect(accepted.length).toBeGreaterThanOrEqual(ORDERS_BURST);
+    expect(accepted.length).toBeLessThanOrEqual(ORDERS_BURST + Math.ceil(ORDERS_PER_SECOND * elapsedS));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.status).toBe(429);
+      const error = answer.body.error as { code: string; retryAfterMs: number };
+      expect(error.code).toBe('RATE_LIMITED');
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      // Retry-After is in whole seconds, rounded up from retryAfterMs.
+      expect(answer.retryAfter).toBe(String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    }
+    const carolOrders = (await allOrders()).filter((item) => item.owner === 'carol' && String(item.clientOrderId).startsWith('http-flood-'));
+    expect(new Set(carolOrders.map((item) => item.clientOrderId))).toEqual(new Set(accepted.map((answer) => answer.clientOrderId)));
+  }, 60_000);
+});
+
 describe('messages per connection', () => {
   it('a flood of messages on one connection is limited, every route counted; another connection of the account is not', async () => {
     const flooded = await connect('carol');

@@ -247,9 +247,8 @@ describe('open-order slots follow the orders', () => {
     const place = async (clientOrderId: string) => {
       const admission = await admit(ctx, { owner, connectionId, charge: 'order' });
       return placeOrder(ctx, {
-        connectionId,
+        reply: { connectionId, endpoint: 'http://127.0.0.1:9' },
         owner,
-        endpoint: 'http://127.0.0.1:9',
         order: validateExecute(executeBody({ clientOrderId }), { testHooks: true }),
         openOrderReserved: admission.openOrderReserved,
       });

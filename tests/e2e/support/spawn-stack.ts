@@ -39,6 +39,7 @@ export const spawnStack = async (
     },
     stack: {
       wsUrl: running.wsUrl,
+      httpUrl: running.httpUrl,
       devKey: running.devKey,
       keys,
       stateFile: running.stateFile,

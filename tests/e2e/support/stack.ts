@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 
 export interface E2eStack {
   wsUrl: string;
+  /** The HTTP API's base URL (`ready` line's second URL). */
+  httpUrl: string;
   devKey: string;
   keys: Record<string, string>;
   stateFile: string;

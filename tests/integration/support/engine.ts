@@ -127,9 +127,8 @@ export const testContext = (now?: () => number): EngineContext => {
 /** Places an order through the `execute` use case (it records the order and enqueues `{orderId}`). */
 export const placeTestOrder = async (ctx: EngineContext, over: Record<string, unknown> = {}, owner = 'acct-1'): Promise<string> => {
   const { orderId } = await placeOrder(ctx, {
-    connectionId: 'conn-test',
+    reply: { connectionId: 'conn-test', endpoint: 'http://127.0.0.1:9' },
     owner,
-    endpoint: 'http://127.0.0.1:9',
     order: validateExecute(executeBody(over), { testHooks: true }),
   });
   return orderId;

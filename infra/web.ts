@@ -1,0 +1,36 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { PAIRS } from '../lib/venues/market';
+import { repoRoot } from './env';
+
+/**
+ * Builds the web order ticket (web/index.html and web/ticket.ts, which bundles the client SDK) into `outDir`:
+ * `index.html` and `ticket.js`, what functions/web serves. The engine's pairs are written into the bundle from
+ * lib/venues/market.ts (that module hashes with node:crypto, so the page cannot import it).
+ */
+export const buildWebTicket = async (outDir: string): Promise<void> => {
+  await mkdir(outDir, { recursive: true });
+  await Promise.all([
+    build({
+      entryPoints: [join(repoRoot, 'web', 'ticket.ts')],
+      outfile: join(outDir, 'ticket.js'),
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      // The SDK's Node default; the page passes the browser's WebSocket, so it is never loaded.
+      external: ['ws'],
+      define: { __ENGINE_PAIRS__: JSON.stringify(PAIRS.map((pair) => ({ base: pair.base, quote: pair.quote }))) },
+      logLevel: 'silent',
+    }),
+    copyFile(join(repoRoot, 'web', 'index.html'), join(outDir, 'index.html')),
+  ]);
+};
+
+// `node --import tsx infra/web.ts <dir>`: build once (for a look at the page without a stack, or for packaging).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await buildWebTicket(process.argv[2] ?? join(repoRoot, 'web', 'dist'));
+}

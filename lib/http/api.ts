@@ -1,0 +1,59 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { EngineContext } from '../engine';
+import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
+import { validateExecute, validateQuote, validateSubscribe } from '../orders/request';
+import { placeOrder, type Placement } from '../orders/place-order';
+import { quoteOrder } from '../orders/quote';
+import { currentFrameOf } from '../orders/subscribe';
+import { httpRoute, jsonResponse, messageOfBody } from './route';
+
+/*
+ * PROTOCOL.md v2 "HTTP API": each route is the WebSocket route's use case with the same validation (lib/orders/request.ts),
+ * admission (lib/accounts/admission.ts) and placement (lib/orders/place-order.ts); only the transport differs. The key
+ * is checked first, so a request without one learns nothing else (401 whatever its body).
+ */
+
+/** `POST /api/orders/execute` answers the order and how to follow it over WebSocket from its first frame. */
+export const executeAnswer = (ctx: EngineContext, placed: Placement) => ({
+  orderId: placed.orderId,
+  ...(placed.frame.clientOrderId ? { clientOrderId: placed.frame.clientOrderId } : {}),
+  status: placed.frame.status,
+  seq: placed.frame.seq,
+  /** The frame a WebSocket `execute` would have been acknowledged with (the current one, for a repeated clientOrderId). */
+  order: placed.frame,
+  ws: {
+    url: ctx.config.WS_PUBLIC_URL,
+    // `fromSeq` (replay from seq 1) is not in the protocol yet; `subscribe` replays the current frame and what follows.
+    subscribe: { action: 'subscribe', orderId: placed.orderId },
+  },
+});
+
+/** `POST /api/orders/execute`: 202 with a new order, 200 with the existing one for a repeated clientOrderId. */
+export const executeRoute = (ctx: EngineContext) =>
+  httpRoute(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const owner = await ownerOfHttpRequest(ctx, event.headers);
+    const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', () =>
+      validateExecute(messageOfBody(event, 'execute'), { testHooks: ctx.config.MOCK_TEST_HOOKS }),
+    );
+    const placed = await placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved });
+    return jsonResponse(placed.created ? 202 : 200, executeAnswer(ctx, placed));
+  });
+
+/** `POST /api/quote`: the `quote` frame. */
+export const quoteRoute = (ctx: EngineContext) =>
+  httpRoute(async (event) => {
+    const owner = await ownerOfHttpRequest(ctx, event.headers);
+    const { request: order } = await admitHttpRequest(ctx, owner, 'quote', () => validateQuote(messageOfBody(event, 'quote')));
+    return jsonResponse(200, quoteOrder(ctx, order));
+  });
+
+/**
+ * `GET /api/orders/{orderId}`: `{order: <latest frame>}`; another account's order or an unknown id is 404 NOT_FOUND.
+ * Reads are not charged to a bucket (admission counts orders, quotes and WebSocket messages).
+ */
+export const orderRoute = (ctx: EngineContext) =>
+  httpRoute(async (event) => {
+    const owner = await ownerOfHttpRequest(ctx, event.headers);
+    const { orderId } = validateSubscribe({ action: 'subscribe', orderId: event.pathParameters?.orderId ?? '' });
+    return jsonResponse(200, { order: await currentFrameOf(ctx, { owner, orderId }) });
+  });
