@@ -17,6 +17,11 @@ export interface OfflineOptions {
   wsPort: number;
   httpPort: number;
   lambdaPort: number;
+  /**
+   * Where the handlers' code is (serverless-offline's `location`): the unpacked artifacts of `serverless package` in the
+   * packaged mode (infra/start.ts --packaged); by default the repository, whose TypeScript handlers run through tsx.
+   */
+  location?: string;
   /** Extra environment (overrides). */
   env?: Record<string, string | undefined>;
   log?: Logger;
@@ -49,6 +54,7 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
     HTTP_PORT: String(o.httpPort),
     LAMBDA_PORT: String(o.lambdaPort),
     STAGE: o.stage,
+    ...(o.location ? { OFFLINE_LOCATION: o.location } : {}),
     /*
      * Every Lambda shares this one process: up to 10 x 50 records at once, each with its own DynamoDB and SQS calls,
      * and every open socket costs DynamoDB Local a thread. Measured with the realistic bench at batch 50: 256 sockets,

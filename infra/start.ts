@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -23,13 +24,14 @@ import { type Offline, type OfflineOptions, startOffline } from './offline';
 import { provision } from './provision';
 import { type WsEdge, startWsEdge } from './ws-edge';
 import { loadServerlessConfig } from './serverless-config';
+import { unpackForOffline } from './packaged';
 import { buildWebTicket } from './web';
 
 const t0 = Date.now();
 const log = createLogger();
 
 const { values: args } = parseArgs({
-  options: { target: { type: 'string', default: 'embedded' }, 'in-memory': { type: 'boolean', default: false } },
+  options: { target: { type: 'string', default: 'embedded' }, 'in-memory': { type: 'boolean', default: false }, packaged: { type: 'string' } },
   strict: true,
 });
 const target = args.target;
@@ -51,6 +53,12 @@ const dataRoot = resolve(process.env.STACK_DATA_DIR || join(repoRoot, '.data'));
 const dataDir = inMemory ? undefined : resolve(process.env.DYNAMODB_DATA_DIR || join(dataRoot, 'dynamodb'));
 // Tests run their own stack beside a developer's, so the state file can be moved.
 const stateFile = process.env.STACK_STATE_FILE || join(repoRoot, '.data', 'stack.json');
+/*
+ * `--packaged <dir>` (or STACK_PACKAGED_DIR): the Lambda host runs the artifacts `serverless package --package <dir>`
+ * wrote (packaged now when the directory holds none), unpacked into a directory of this run, instead of the sources.
+ */
+const packagedDir = args.packaged || process.env.STACK_PACKAGED_DIR ? resolve(args.packaged || (process.env.STACK_PACKAGED_DIR as string)) : undefined;
+const unpackedRoot = packagedDir ? join(tmpdir(), `engine-packaged-${process.pid}`) : undefined;
 
 // P18: dummy credentials for every SDK client in this process and the children.
 process.env.AWS_ACCESS_KEY_ID = dummyCredentials.accessKeyId;
@@ -69,7 +77,7 @@ let resourceNames: Record<string, string> = {};
 
 const writeState = (endpoints: { sqs: string; dynamodb: string; lambda: string; ws: string; http: string }): void => {
   mkdirSync(dirname(stateFile), { recursive: true });
-  const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints, resources: resourceNames };
+  const state = { pid: process.pid, offlinePid: offline?.pid ?? null, dynamoPid: dynamo?.pid ?? null, target, stage, region, ports, endpoints, resources: resourceNames, packaged: packagedDir ?? null };
   writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   log.debug(`pids: self ${process.pid}, offline ${offline?.pid ?? '-'}, dynamodb ${dynamo?.pid ?? '-'} (state in ${stateFile})`);
 };
@@ -104,6 +112,7 @@ const shutdown = async (code: number): Promise<never> => {
   await offline?.stop().catch((e: unknown) => log.warn(`offline stop: ${String(e)}`));
   await sqsEmulator?.stop().catch((e: unknown) => log.warn(`fauxqs stop: ${String(e)}`));
   await dynamo?.stop().catch((e: unknown) => log.warn(`DynamoDB Local stop: ${String(e)}`));
+  if (unpackedRoot) rmSync(unpackedRoot, { recursive: true, force: true });
   rmSync(stateFile, { force: true });
   log.info('stopped');
   process.exit(code);
@@ -296,6 +305,11 @@ const main = async (): Promise<void> => {
     lambdaPort: ports.lambda,
     log: log.child('offline'),
   };
+  if (packagedDir && unpackedRoot) {
+    const unpacked = await unpackForOffline(packagedDir, stage, unpackedRoot);
+    offlineOptions.location = unpackedRoot;
+    log.info(`packaged mode: ${unpacked.length} functions run the bundles of ${packagedDir} (unpacked in ${unpackedRoot})`);
+  }
   const endpoints = {
     sqs: sqsEndpoint,
     dynamodb: dynamoEndpoint,
