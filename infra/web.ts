@@ -1,13 +1,15 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { PAIRS } from '../lib/venues/market';
 import { repoRoot } from './env';
+import { buildAsyncApi } from './asyncapi';
 
 /**
  * Builds the web order ticket (web/index.html and web/ticket.ts, which bundles the client SDK) into `outDir`:
- * `index.html` and `ticket.js`, what functions/web serves. The engine's pairs are written into the bundle from
- * lib/venues/market.ts (that module hashes with node:crypto, so the page cannot import it).
+ * `index.html` and `ticket.js`, what functions/web serves, and `asyncapi.json`, the WebSocket API's document. The
+ * engine's pairs are written into the bundle from lib/venues/market.ts (that module hashes with node:crypto, so the
+ * page cannot import it).
  */
 export const buildWebTicket = async (outDir: string): Promise<void> => {
   await mkdir(outDir, { recursive: true });
@@ -27,6 +29,7 @@ export const buildWebTicket = async (outDir: string): Promise<void> => {
       logLevel: 'silent',
     }),
     copyFile(join(repoRoot, 'web', 'index.html'), join(outDir, 'index.html')),
+    writeFile(join(outDir, 'asyncapi.json'), `${JSON.stringify(buildAsyncApi(), null, 2)}\n`),
   ]);
 };
 

@@ -11,18 +11,26 @@ export interface EngineErrorOptions {
   retryAfterMs?: number;
 }
 
+/*
+ * The code families are runtime lists, their types inferred, so the published contract (infra/asyncapi.ts) lists the
+ * very codes the engine can send.
+ */
+
 /** Codes of a venue or routing failure (dex-realism.md: the venues' own conditions, mapped). */
-export type VenueErrorCode =
-  | 'NO_ROUTE'
-  | 'INSUFFICIENT_LIQUIDITY'
-  | 'INVALID_INPUT'
-  | 'INVALID_BIN'
-  | 'POOL_NOT_TRADABLE'
-  | 'ZERO_TRADING_TOKENS'
-  | 'VENUE_UNAVAILABLE';
+export const VENUE_ERROR_CODES = [
+  'NO_ROUTE',
+  'INSUFFICIENT_LIQUIDITY',
+  'INVALID_INPUT',
+  'INVALID_BIN',
+  'POOL_NOT_TRADABLE',
+  'ZERO_TRADING_TOKENS',
+  'VENUE_UNAVAILABLE',
+] as const;
+export type VenueErrorCode = (typeof VENUE_ERROR_CODES)[number];
 
 /** Codes of a failure on the chain: at preflight, at send, or at landing (the program's error). */
-export type ChainErrorCode = 'BLOCKHASH_EXPIRED' | 'RPC_TIMEOUT' | 'SLIPPAGE_EXCEEDED' | 'INSUFFICIENT_LIQUIDITY' | 'INVALID_TRANSACTION' | 'INTERNAL';
+export const CHAIN_ERROR_CODES = ['BLOCKHASH_EXPIRED', 'RPC_TIMEOUT', 'SLIPPAGE_EXCEEDED', 'INSUFFICIENT_LIQUIDITY', 'INVALID_TRANSACTION', 'INTERNAL'] as const;
+export type ChainErrorCode = (typeof CHAIN_ERROR_CODES)[number];
 
 /** Codes of a persistence or transport failure. */
 export type InfrastructureErrorCode = 'INTERNAL';
@@ -69,18 +77,20 @@ export interface ValidationIssue {
 }
 
 /** Codes of the `error` frame that answers a request (PROTOCOL.md "Error codes", "Admission control"). */
-export type RequestErrorCode =
-  | 'BAD_REQUEST'
-  | 'UNKNOWN_ACTION'
-  | 'VALIDATION_FAILED'
-  | 'UNKNOWN_TOKEN'
-  | 'NOT_FOUND'
-  | 'FORBIDDEN'
+export const REQUEST_ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNKNOWN_ACTION',
+  'VALIDATION_FAILED',
+  'UNKNOWN_TOKEN',
+  'NOT_FOUND',
+  'FORBIDDEN',
   /** The HTTP API without a valid `x-api-key` (HTTP 401; a WebSocket without one is refused at `$connect`). */
-  | 'UNAUTHORIZED'
-  | 'RATE_LIMITED'
+  'UNAUTHORIZED',
+  'RATE_LIMITED',
   /** A clientOrderId the owner already used for a different order (PROTOCOL.md v2 proposal). */
-  | 'DUPLICATE_CLIENT_ORDER_ID';
+  'DUPLICATE_CLIENT_ORDER_ID',
+] as const;
+export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];
 
 /** Bad client input, or a request over a limit: answered with an `error` frame, never creates an order. */
 export class RequestError extends EngineError {

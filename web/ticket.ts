@@ -5,6 +5,7 @@
  * (client/sdk.ts) over the engine's WebSocket, with the browser's own WebSocket and the key in the `apiKey` query
  * parameter (browsers cannot set headers on a WebSocket). Built by infra/web.ts.
  */
+import './jitless';
 import { connect, EngineConnectionError, EngineRequestError, type EngineClient, type OrderFrame, type QuoteFrame } from '../client/sdk';
 import type { WireQuote } from '../lib/routing';
 import type { WireRoute } from '../lib/venues/route';

@@ -4,12 +4,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { EngineConfig } from '../config';
 
 /*
- * The web order ticket (web/): its page and its one script, served by the HTTP API at the root of its base URL. The
+ * The web order ticket (web/): its page and its one script, served by the HTTP API at the root of its base URL (and the
+ * WebSocket API's AsyncAPI document beside them). The
  * page is told the WebSocket URL to use (WS_PUBLIC_URL); the API key is the user's to give (it never is in the page).
  */
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/ticket.js': { file: 'ticket.js', type: 'text/javascript; charset=utf-8' },
+  // The WebSocket API's AsyncAPI 3 document, generated from the engine's schemas at build time (infra/asyncapi.ts).
+  '/asyncapi.json': { file: 'asyncapi.json', type: 'application/json; charset=utf-8' },
 };
 
 const escapeAttribute = (text: string): string => text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);

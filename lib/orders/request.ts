@@ -111,3 +111,6 @@ export const validateQuote = (body: unknown): ValidatedOrder => validateOrderFie
 export const validateSubscribe = (body: unknown): { orderId: string } => parseWith(subscribeSchema, body);
 
 export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote'] as const;
+
+/** The request messages' schemas, as the published contract describes them (infra/asyncapi.ts). */
+export const REQUEST_SCHEMAS = { execute: executeSchema, quote: quoteSchema, subscribe: subscribeSchema } as const;
