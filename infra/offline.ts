@@ -121,6 +121,8 @@ export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
       tail = [...tail.slice(-30), line];
       if (listenRe.test(line)) listening = true;
       if (line.includes('"aws call counts"')) log.info(line);
+      // CloudWatch EMF documents (lib/metrics.ts): metrics on AWS, one line per order here (an outcome `failed` is no warning).
+      else if (line.startsWith('{"') && line.includes('"_aws":{')) log.debug(line);
       else if (looksBad.test(line)) log.warn(line);
       else log.debug(line);
     });

@@ -4,8 +4,11 @@ import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { withInvocationLog } from '../../lib/log';
+import { OrderMetrics, observePublishedFrames } from '../../lib/metrics';
 
 const ctx = engineContext({ maxSockets: (config) => config.EXECUTION_CONCURRENCY });
+// CloudWatch metrics (EMF) of every order this function ends: outcome and code, attempts, per-stage latency.
+observePublishedFrames(ctx.notifier, new OrderMetrics(ctx.config.STAGE));
 
 /** Answers this long before the Lambda deadline, so partial results are reported rather than lost to a timeout. */
 const DEADLINE_MARGIN_MS = 2_000;
