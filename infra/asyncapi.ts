@@ -9,7 +9,8 @@ import { CHAIN_ERROR_CODES, REQUEST_ERROR_CODES, VENUE_ERROR_CODES } from '../li
  * requests with (lib/orders/request.ts) and builds and parses frames with (lib/notify/frames.ts), and from the error
  * code lists of lib/errors.ts: it cannot say something the code does not do. One `send` operation per route
  * (API Gateway routes on `$request.body.action`), each with its reply; one `receive` operation for the order frames
- * the engine pushes. `npm run contract` prints it; the stack serves it at <HTTP base URL>/asyncapi.json.
+ * the engine pushes. `npm run contract` prints it; the stack serves it at <HTTP base URL>/asyncapi.json (and the HTTP
+ * API's OpenAPI document, infra/openapi.ts, at /openapi.json).
  */
 
 type JsonSchema = Record<string, unknown>;
@@ -129,9 +130,13 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
   };
 };
 
-// `npm run contract [file]`: the document, to stdout or to a file.
+// `npm run contract [-- --openapi] [file]`: the AsyncAPI document (or the HTTP API's OpenAPI one), to stdout or a file.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const text = `${JSON.stringify(buildAsyncApi(), null, 2)}\n`;
-  if (process.argv[2]) writeFileSync(process.argv[2], text);
+  const args = process.argv.slice(2);
+  const openapi = args.includes('--openapi');
+  const file = args.find((arg) => arg !== '--openapi');
+  const doc = openapi ? (await import('./openapi')).buildOpenApi() : buildAsyncApi();
+  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  if (file) writeFileSync(file, text);
   else process.stdout.write(text);
 }

@@ -4,10 +4,12 @@ import { build } from 'esbuild';
 import { PAIRS } from '../lib/venues/market';
 import { repoRoot } from './env';
 import { buildAsyncApi } from './asyncapi';
+import { buildOpenApi } from './openapi';
 
 /**
  * Builds the web order ticket (web/index.html and web/ticket.ts, which bundles the client SDK) into `outDir`:
- * `index.html` and `ticket.js`, what functions/web serves, and `asyncapi.json`, the WebSocket API's document. The
+ * `index.html` and `ticket.js`, what functions/web serves, and the contracts: `asyncapi.json` (WebSocket API) and
+ * `openapi.json` (HTTP API). The
  * engine's pairs are written into the bundle from lib/venues/market.ts (that module hashes with node:crypto, so the
  * page cannot import it).
  */
@@ -30,6 +32,7 @@ export const buildWebTicket = async (outDir: string): Promise<void> => {
     }),
     copyFile(join(repoRoot, 'web', 'index.html'), join(outDir, 'index.html')),
     writeFile(join(outDir, 'asyncapi.json'), `${JSON.stringify(buildAsyncApi(), null, 2)}\n`),
+    writeFile(join(outDir, 'openapi.json'), `${JSON.stringify(buildOpenApi(), null, 2)}\n`),
   ]);
 };
 

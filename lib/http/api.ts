@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { orderFrameSchema } from '../notify/frames';
 import type { EngineContext } from '../engine';
 import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
 import { validateExecute, validateQuote, validateSubscribe } from '../orders/request';
@@ -13,18 +15,37 @@ import { httpRoute, jsonResponse, messageOfBody } from './route';
  * is checked first, so a request without one learns nothing else (401 whatever its body).
  */
 
+/** `POST /api/orders/execute`'s answer (202 for a new order, 200 for a repeated clientOrderId). */
+export const executeAnswerSchema = z.strictObject({
+  orderId: z.string(),
+  clientOrderId: z.string().optional(),
+  status: orderFrameSchema.shape.status,
+  seq: z.number().int().min(1),
+  /** The frame a WebSocket `execute` would have been acknowledged with (the current one, for a repeated clientOrderId). */
+  order: orderFrameSchema,
+  ws: z.strictObject({
+    /** The WebSocket API to follow the order on. */
+    url: z.string(),
+    /** The message that streams the order there. */
+    subscribe: z.strictObject({ action: z.literal('subscribe'), orderId: z.string() }),
+  }),
+});
+export type ExecuteAnswer = z.infer<typeof executeAnswerSchema>;
+
+/** `GET /api/orders/{orderId}`'s answer: the order's latest frame. */
+export const orderAnswerSchema = z.strictObject({ order: orderFrameSchema });
+
 /** `POST /api/orders/execute` answers the order and how to follow it over WebSocket from its first frame. */
-export const executeAnswer = (ctx: EngineContext, placed: Placement) => ({
+export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAnswer => ({
   orderId: placed.orderId,
   ...(placed.frame.clientOrderId ? { clientOrderId: placed.frame.clientOrderId } : {}),
   status: placed.frame.status,
   seq: placed.frame.seq,
-  /** The frame a WebSocket `execute` would have been acknowledged with (the current one, for a repeated clientOrderId). */
   order: placed.frame,
   ws: {
     url: ctx.config.WS_PUBLIC_URL,
     // `fromSeq` (replay from seq 1) is not in the protocol yet; `subscribe` replays the current frame and what follows.
-    subscribe: { action: 'subscribe', orderId: placed.orderId },
+    subscribe: { action: 'subscribe' as const, orderId: placed.orderId },
   },
 });
 
@@ -55,5 +76,5 @@ export const orderRoute = (ctx: EngineContext) =>
   httpRoute(async (event) => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
     const { orderId } = validateSubscribe({ action: 'subscribe', orderId: event.pathParameters?.orderId ?? '' });
-    return jsonResponse(200, { order: await currentFrameOf(ctx, { owner, orderId }) });
+    return jsonResponse(200, { order: await currentFrameOf(ctx, { owner, orderId }) } satisfies z.infer<typeof orderAnswerSchema>);
   });

@@ -13,6 +13,8 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/ticket.js': { file: 'ticket.js', type: 'text/javascript; charset=utf-8' },
   // The WebSocket API's AsyncAPI 3 document, generated from the engine's schemas at build time (infra/asyncapi.ts).
   '/asyncapi.json': { file: 'asyncapi.json', type: 'application/json; charset=utf-8' },
+  // The HTTP API's OpenAPI 3.1 document (infra/openapi.ts).
+  '/openapi.json': { file: 'openapi.json', type: 'application/json; charset=utf-8' },
 };
 
 const escapeAttribute = (text: string): string => text.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);

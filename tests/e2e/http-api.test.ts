@@ -1,6 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TestClient, seqs, statuses } from './support/ws-client';
 import { allOrders, e2e, ordersStillOpen } from './support/stack';
+import { httpContractViolation } from './support/http-contract';
 
 /*
  * The HTTP API (PROTOCOL.md v2 "HTTP API") as curl uses it, against the suite's stack: the same validation, codes,
@@ -40,7 +41,10 @@ const request = async (method: string, path: string, options: { key?: string | u
     ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  // Every answer is one the OpenAPI document describes for this path, method and status.
+  expect(httpContractViolation(method, path, response.status, body)).toBeUndefined();
+  return { status: response.status, headers: response.headers, body };
 };
 
 let counter = 0;
