@@ -55,7 +55,11 @@ const configSchema = z.object({
   SWEEP_STALE_AFTER_SECONDS: positiveInt(600),
   /** API Gateway closes a WebSocket after 2 h (serverless-anchors.md B.6); a row outliving it is stale. */
   CONNECTION_TTL_SECONDS: positiveInt(7200),
-  MOCK_PROFILE: z.enum(['realistic', 'fast', 'zero']).default('realistic'),
+  MOCK_PROFILE: z.enum(['realistic', 'congested', 'fast', 'zero']).default('realistic'),
+  /** `priorityFee: "auto"` bids this percentile of the recent slots' fees (getRecentPrioritizationFees)... */
+  PRIORITY_FEE_PERCENTILE: z.coerce.number().min(0).max(100).default(75),
+  /** ...capped at this many lamports of priority fee per transaction (0.0001 SOL). */
+  PRIORITY_FEE_MAX_LAMPORTS: z.coerce.number().int().nonnegative().default(100_000),
   MOCK_SEED: z.string().min(1).default('solana-order-engine'),
   /** Lets a request force a failure per attempt (`mockFailures`); off unless asked for. */
   MOCK_TEST_HOOKS: booleanFromEnv,

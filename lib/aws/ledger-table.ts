@@ -1,7 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo } from './clients';
-import type { LedgerStore, TxRecord } from '../chain/cluster';
+import type { LandingUpdate, LedgerStore, TxRecord } from '../chain/cluster';
 
 /**
  * The mock cluster's record of sent transactions, in DynamoDB: it outlives any Lambda host, so a redelivered
@@ -29,6 +29,47 @@ export class LedgerTable implements LedgerStore {
   async get(signature: string): Promise<TxRecord | undefined> {
     const result = await this.client().send(new GetCommand({ TableName: this.tableName, Key: { signature }, ConsistentRead: true }));
     return result.Item as TxRecord | undefined;
+  }
+
+  async improveLanding(signature: string, update: LandingUpdate, expectedLandsAtMs: number | null): Promise<boolean> {
+    const landsAsExpected = expectedLandsAtMs === null ? 'attribute_type(landsAtMs, :nullType)' : 'landsAtMs = :expected';
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { signature },
+        UpdateExpression: 'SET landsAtMs = :landsAtMs, confirmAtMs = :confirmAtMs, feeLamports = :feeLamports, fate = :fate',
+        ConditionExpression: `attribute_exists(signature) AND attribute_not_exists(sealed) AND ${landsAsExpected}`,
+        ExpressionAttributeValues: {
+          ':landsAtMs': update.landsAtMs,
+          ':confirmAtMs': update.confirmAtMs,
+          ':feeLamports': update.feeLamports,
+          ':fate': update.fate,
+          ...(expectedLandsAtMs === null ? { ':nullType': 'NULL' } : { ':expected': expectedLandsAtMs }),
+        },
+      }),
+    );
+  }
+
+  async seal(signature: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { signature },
+        UpdateExpression: 'SET sealed = :sealed',
+        ConditionExpression: 'attribute_exists(signature) AND attribute_not_exists(sealed) AND attribute_type(landsAtMs, :nullType)',
+        ExpressionAttributeValues: { ':sealed': true, ':nullType': 'NULL' },
+      }),
+    );
+  }
+
+  private async conditional(command: UpdateCommand): Promise<boolean> {
+    try {
+      await this.client().send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** Every transaction ever sent for an order (tests: "executed at most once on chain"). */

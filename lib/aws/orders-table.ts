@@ -4,7 +4,8 @@ import { dynamo } from './clients';
 import { InfrastructureError, StaleWriteError } from '../errors';
 import type { OrderFrame } from '../notify/frames';
 import { isTerminal, type OrderStatus } from '../orders/state-machine';
-import type { SignedTransaction } from '../chain/port';
+import type { SignedTransaction, TxFees } from '../chain/port';
+import type { PriorityFeePolicy } from '../orders/request';
 
 /** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
 export interface StoredOrderRequest {
@@ -13,6 +14,8 @@ export interface StoredOrderRequest {
   tokenOut: string;
   amountIn: string;
   slippageBps: number;
+  /** Absent: "auto". */
+  priorityFee?: PriorityFeePolicy;
   mockFailures?: Record<string, string>;
 }
 
@@ -48,6 +51,8 @@ export interface OrderItem {
   lastError?: { code: string; message: string };
   /** Simulated venue and chain time spent on this order across attempts (bench: pipeline overhead). */
   simulatedMs: number;
+  /** Fees paid so far by its transactions that landed (a failed landing pays too): terminal frames' `meta.fees`. */
+  feesPaid?: TxFees;
   /** Present while the order is not terminal: its key in the sparse `openOrders` index the sweeper reads. */
   openShard?: string;
 }
@@ -148,7 +153,7 @@ export class OrdersTable {
     frame: OrderFrame;
     nowMs: number;
     leaseUntilMs: number;
-    set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder'>>;
+    set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder' | 'feesPaid'>>;
   }): Promise<OrderItem> {
     const names: Record<string, string> = { '#status': 'status', '#seq': 'seq' };
     const values: Record<string, unknown> = {

@@ -5,16 +5,27 @@ import { getMarket, marketFor } from '../venues/market';
 import { BLOCKHASH_VALID_BLOCKS, clockFor, slotAt, slotStartMs, type SlotClock } from './clock';
 import { sampleLatencyMs, type MockProfile, type MockProfileName } from './profile';
 import { rngFor } from './rng';
+import {
+  BASE_FEE_LAMPORTS,
+  computeUnitLimitFor,
+  congestionAt,
+  feePercentileOf,
+  priorityFeeLamports,
+  recentPrioritizationFees,
+  sendFate,
+  type SendDraws,
+  type SlotFee,
+} from './landing-model';
 import { blockhashForSlot, transactionSignature } from './signature';
 import type { ForcedFailure } from './forced-failures';
-import type { BuildTransactionArgs, BuiltTransaction, ChainPort, ConfirmationHints, SentTransaction, SignedTransaction, TxOutcome } from './port';
+import type { BuildTransactionArgs, BuiltTransaction, ChainPort, ConfirmationHints, RecentFee, SentTransaction, SignedTransaction, TxFees, TxOutcome } from './port';
 
 export type { ForcedFailure } from './forced-failures';
 
-/** Base fee per signature, charged even when the transaction fails (dex-realism.md §4.4). No priority fee is modelled. */
-export const BASE_FEE_LAMPORTS = 5_000;
+export { BASE_FEE_LAMPORTS } from './landing-model';
 
-export type TxFate = 'lands' | 'dropped' | 'ambiguous-late' | 'ambiguous-dropped' | 'forced-expired';
+/** How the transaction stands after its sends so far: landing by one of them, late, or never (so far). */
+export type TxFate = 'lands' | 'late' | 'dropped' | 'forced-expired' | 'ambiguous-late' | 'ambiguous-dropped';
 
 /**
  * Everything needed to compute the transaction's status at any later time as a pure function of (record, nowMs).
@@ -40,18 +51,40 @@ export interface TxRecord {
   sentAtMs: number;
   /** First instant at which the blockhash is too old to land. */
   expiresAtMs: number;
-  /** null = never lands. */
+  /** null = no send so far lands. A rebroadcast may set it (earlier, and never once it has passed). */
   landsAtMs: number | null;
   confirmAtMs: number | null;
+  /** What the landing charges (base + priority); 0 while nothing lands. */
   feeLamports: number;
   fate: TxFate;
   forcedFailure: ForcedFailure | null;
+  /** ComputeBudget: the unit limit and the price per unit bid (0 and 0 for records older than priority fees). */
+  computeUnitLimit?: number;
+  microLamportsPerCu?: number;
+  /** Set once a reader saw it expire without landing: from then on no rebroadcast may land it. */
+  sealed?: boolean;
 }
+
+/** What a landed record paid. */
+export const feesOf = (record: Pick<TxRecord, 'computeUnitLimit' | 'microLamportsPerCu'>): TxFees => {
+  const computeUnits = record.computeUnitLimit ?? 0;
+  return { baseLamports: BASE_FEE_LAMPORTS, priorityLamports: priorityFeeLamports(record.microLamportsPerCu ?? 0, computeUnits), computeUnits };
+};
+
+/** A landing found by a rebroadcast: the fields of the record it changes. */
+export type LandingUpdate = Pick<TxRecord, 'landsAtMs' | 'confirmAtMs' | 'feeLamports' | 'fate'>;
 
 export interface LedgerStore {
   /** false = a record with this signature already existed (nothing written). */
   putIfAbsent(record: TxRecord): Promise<boolean>;
   get(signature: string): Promise<TxRecord | undefined>;
+  /**
+   * Records an earlier landing found by a rebroadcast, on condition that the record still lands at `expectedLandsAtMs`
+   * (null: not at all) and is not sealed. false: the condition failed (nothing written).
+   */
+  improveLanding(signature: string, update: LandingUpdate, expectedLandsAtMs: number | null): Promise<boolean>;
+  /** Seals a record that never landed (the expiry verdict). false: it has a landing now, or was sealed already. */
+  seal(signature: string): Promise<boolean>;
 }
 
 export class InMemoryLedger implements LedgerStore {
@@ -69,6 +102,20 @@ export class InMemoryLedger implements LedgerStore {
     return raw === undefined ? undefined : (JSON.parse(raw) as TxRecord);
   }
 
+  async improveLanding(signature: string, update: LandingUpdate, expectedLandsAtMs: number | null): Promise<boolean> {
+    const record = await this.get(signature);
+    if (!record || record.sealed || record.landsAtMs !== expectedLandsAtMs) return false;
+    this.records.set(signature, JSON.stringify({ ...record, ...update }));
+    return true;
+  }
+
+  async seal(signature: string): Promise<boolean> {
+    const record = await this.get(signature);
+    if (!record || record.sealed || record.landsAtMs !== null) return false;
+    this.records.set(signature, JSON.stringify({ ...record, sealed: true }));
+    return true;
+  }
+
   get size(): number {
     return this.records.size;
   }
@@ -81,8 +128,8 @@ export class InMemoryLedger implements LedgerStore {
 export type SignatureStatus =
   | { state: 'unknown' }
   | { state: 'processed'; slot: number }
-  | { state: 'confirmed'; slot: number; amountOut: bigint; executedPrice: string; feeLamports: number }
-  | { state: 'failed'; slot: number; error: ChainError; feeLamports: number }
+  | { state: 'confirmed'; slot: number; amountOut: bigint; executedPrice: string; feeLamports: number; fees: TxFees }
+  | { state: 'failed'; slot: number; error: ChainError; feeLamports: number; fees: TxFees }
   | { state: 'expired' };
 
 export interface LatestBlockhash {
@@ -97,6 +144,7 @@ export function buildSignedTransaction(args: {
   order: OrderSpec;
   route: Route;
   blockhash: { blockhash: string; lastValidBlockHeight: number };
+  computeBudget?: { computeUnitLimit: number; microLamportsPerCu: number };
   forcedFailure?: ForcedFailure;
 }): SignedTransaction {
   const req: SignedTransaction = {
@@ -110,6 +158,8 @@ export function buildSignedTransaction(args: {
     amountIn: args.order.amountIn.toString(),
     slippageBps: args.order.slippageBps,
     route: storeRoute(args.route),
+    computeUnitLimit: args.computeBudget?.computeUnitLimit ?? computeUnitLimitFor(args.route.legs.map((leg) => leg.dex)),
+    microLamportsPerCu: args.computeBudget?.microLamportsPerCu ?? 0,
   };
   if (args.forcedFailure !== undefined) req.forcedFailure = args.forcedFailure;
   return req;
@@ -133,10 +183,12 @@ export function statusOf(record: TxRecord, nowMs: number): SignatureStatus {
     const outcome = executeRouteAt(specOfRecord(record), loadRoute(record.route), record.landsAtMs, marketFor(record.marketSeed), {
       forceSlippageFailure: record.forcedFailure === 'SLIPPAGE_EXCEEDED',
     });
+    const fees = feesOf(record);
+    const feeLamports = fees.baseLamports + fees.priorityLamports;
     if (outcome.ok) {
-      return { state: 'confirmed', slot, amountOut: outcome.amountOut, executedPrice: outcome.executedPrice, feeLamports: record.feeLamports };
+      return { state: 'confirmed', slot, amountOut: outcome.amountOut, executedPrice: outcome.executedPrice, feeLamports, fees };
     }
-    return { state: 'failed', slot, error: outcome.error, feeLamports: record.feeLamports };
+    return { state: 'failed', slot, error: outcome.error, feeLamports, fees };
   }
   if (nowMs >= record.expiresAtMs) return { state: 'expired' };
   return { state: 'unknown' };
@@ -175,6 +227,7 @@ export class MockCluster implements ChainPort {
   private readonly marketSeed: string | undefined;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly recent = new Map<string, TxRecord>();
+  private fees: { slot: number; fees: SlotFee[] } | undefined;
 
   constructor(opts: MockClusterOptions) {
     this.ledger = opts.ledger;
@@ -185,7 +238,7 @@ export class MockCluster implements ChainPort {
     this.sleep = opts.sleep ?? realSleep;
     this.clock = clockFor(opts.seed);
     const { landing, confirm } = opts.profile.latencies;
-    this.confirmation = { landing, confirm, timeoutMs: opts.profile.confirmTimeoutMs };
+    this.confirmation = { landing, confirm, timeoutMs: opts.profile.confirmTimeoutMs, rebroadcastMs: opts.profile.rebroadcastMs };
   }
 
   /** Newest block's hash; lastValidBlockHeight = its height + 150 (dex-realism.md §4.3). */
@@ -206,9 +259,23 @@ export class MockCluster implements ChainPort {
     return transactionSignature(this.seed, tx.orderId, tx.attempt, tx.blockhash);
   }
 
+  /** The fee market as of now (one RPC round trip, simulated). */
+  async getRecentPrioritizationFees(): Promise<{ fees: RecentFee[]; chainMs: number }> {
+    const chainMs = sampleLatencyMs(this.profile, 'sendAck', rngFor(this.seed, 'fees-rpc', this.now()));
+    await this.sleep(chainMs);
+    return { fees: this.recentFees(this.now()).map((entry) => ({ ...entry })), chainMs };
+  }
+
+  private recentFees(nowMs: number): SlotFee[] {
+    const slot = slotAt(nowMs);
+    if (this.fees?.slot !== slot) this.fees = { slot, fees: recentPrioritizationFees(this.profile, this.seed, nowMs) };
+    return this.fees.fees;
+  }
+
   /**
-   * Submits a signed transaction. Re-sending the same one (same signature) records nothing new: `alreadyProcessed`.
-   * Returns the ledger record, so the sender can follow it without reading it back.
+   * Submits a signed transaction. Each send is a chance to land (lib/chain/landing-model.ts): the first one records
+   * the transaction; a rebroadcast of one that has not landed yet may land it sooner, and never lands it twice
+   * (`alreadyProcessed` once it has). Returns the ledger record, so the sender can follow it without reading it back.
    */
   async sendTransaction(tx: SignedTransaction): Promise<SentTransaction & { record: TxRecord }> {
     const signature = this.signatureFor(tx);
@@ -219,6 +286,8 @@ export class MockCluster implements ChainPort {
     if (forced === 'VENUE_5XX') {
       throw new VenueError('VENUE_UNAVAILABLE', 'venue transaction API answered 503 Service Unavailable', { retryable: true, details: { httpStatus: 503, forced: true } });
     }
+    const known = await this.readRecord(signature);
+    if (known) return this.rebroadcast(known, nowMs, tx);
     // Never reached the leader: nothing is recorded, and the same signature may be sent again.
     if (forced === 'RPC_TIMEOUT' || rngFor(this.seed, 'rpc-timeout', signature).chance(this.profile.failureRates.rpcTimeout)) {
       throw new ChainError('RPC_TIMEOUT', 'sendTransaction timed out before the RPC node acknowledged it', {
@@ -226,17 +295,10 @@ export class MockCluster implements ChainPort {
         details: { signature, ...(forced === 'RPC_TIMEOUT' ? { forced: true } : {}) },
       });
     }
-    const alreadyProcessed = async (): Promise<(SentTransaction & { record: TxRecord }) | undefined> => {
-      const existing = await this.readRecord(signature);
-      return existing ? { ...this.sentOf(existing), alreadyProcessed: true, record: existing } : undefined;
-    };
 
     const blockhashSlot = this.clock.slotOfBlockHeight(tx.lastValidBlockHeight - BLOCKHASH_VALID_BLOCKS);
     const expiresAtMs = this.expiryMs(blockhashSlot, tx.lastValidBlockHeight);
     if (blockhashForSlot(this.seed, blockhashSlot) !== tx.blockhash || nowMs >= expiresAtMs) {
-      // A transaction the cluster already has is AlreadyProcessed whatever its blockhash's age; only a new one is refused.
-      const existing = await alreadyProcessed();
-      if (existing) return existing;
       // Runtime BlockhashNotFound, surfaced at preflight (dex-realism.md §4.3, §7.6).
       throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found (blockhash older than 150 blocks)', {
         retryable: true,
@@ -245,14 +307,40 @@ export class MockCluster implements ChainPort {
     }
 
     // The common case costs one conditional write: the ledger refuses a second record for the same signature.
-    const record = this.drawFate(tx, signature, blockhashSlot, nowMs, expiresAtMs);
+    const record = this.firstRecord(tx, signature, blockhashSlot, nowMs, expiresAtMs);
     if (await this.ledger.putIfAbsent(record)) {
       this.remember(record);
-      return { ...this.sentOf(record), alreadyProcessed: false, record };
+      return { ...this.sentOf(record), alreadyProcessed: false, rebroadcast: false, record };
     }
-    const existing = await alreadyProcessed();
+    const existing = await this.readRecord(signature, { fresh: true });
     if (!existing) throw new ChainError('INTERNAL', `ledger refused ${signature} but does not have it`, { retryable: true });
-    return existing;
+    return this.rebroadcast(existing, nowMs, tx);
+  }
+
+  /**
+   * A send of a transaction the cluster has: `alreadyProcessed` once it landed; otherwise this send draws its own
+   * landing, recorded when it is sooner than the record's (a conditional write: a concurrent rebroadcast or the
+   * expiry verdict wins over it, and the record is read again).
+   */
+  private async rebroadcast(record: TxRecord, nowMs: number, tx: SignedTransaction): Promise<SentTransaction & { record: TxRecord }> {
+    const answer = (current: TxRecord) => ({
+      ...this.sentOf(current),
+      alreadyProcessed: current.landsAtMs !== null && current.landsAtMs <= nowMs,
+      rebroadcast: true,
+      record: current,
+    });
+    if ((record.landsAtMs !== null && record.landsAtMs <= nowMs) || record.sealed || nowMs >= record.expiresAtMs || record.forcedFailure !== null) {
+      return answer(record);
+    }
+    const landing = this.landingOfSend(tx, record.signature, nowMs, record.expiresAtMs);
+    if (landing.landsAtMs === null || (record.landsAtMs !== null && landing.landsAtMs >= record.landsAtMs)) return answer(record);
+    const update: LandingUpdate = { ...landing, feeLamports: this.feeOf(record) };
+    if (await this.ledger.improveLanding(record.signature, update, record.landsAtMs)) {
+      const improved = { ...record, ...update };
+      this.remember(improved);
+      return answer(improved);
+    }
+    return answer((await this.readRecord(record.signature, { fresh: true })) ?? record);
   }
 
   /** The venue's build API and the wallet's signature (simulated latencies), on a blockhash fetched after them. */
@@ -260,18 +348,29 @@ export class MockCluster implements ChainPort {
     const rng = rngFor(this.seed, 'build', args.orderId, args.attempt);
     const chainMs = sampleLatencyMs(this.profile, 'build', rng) + sampleLatencyMs(this.profile, 'sign', rng);
     await this.sleep(chainMs);
-    const transaction = buildSignedTransaction({ ...args, blockhash: this.getLatestBlockhash() });
+    // The simulated units plus a margin; the price bid, lowered to keep price x limit within the cap.
+    const computeUnitLimit = computeUnitLimitFor(args.route.legs.map((leg) => leg.dex));
+    const bid = args.priorityFee;
+    let microLamportsPerCu = Math.max(0, Math.floor(bid?.microLamportsPerCu ?? 0));
+    if (bid?.maxLamports !== undefined) microLamportsPerCu = Math.min(microLamportsPerCu, Math.floor((bid.maxLamports * 1_000_000) / computeUnitLimit));
+    const transaction = buildSignedTransaction({ ...args, blockhash: this.getLatestBlockhash(), computeBudget: { computeUnitLimit, microLamportsPerCu } });
     return { transaction, signature: this.signatureFor(transaction), chainMs };
   }
 
   async findTransaction(signature: string): Promise<SentTransaction | undefined> {
     const record = await this.readRecord(signature);
-    return record ? { ...this.sentOf(record), alreadyProcessed: true } : undefined;
+    if (!record) return undefined;
+    const nowMs = this.now();
+    return { ...this.sentOf(record), alreadyProcessed: record.landsAtMs !== null && record.landsAtMs <= nowMs, rebroadcast: true };
   }
 
-  /** The outcome is a pure function of the record and the clock: sleep until its next change, or until `untilMs`. */
+  /**
+   * The outcome is a pure function of the record and the clock: sleep until its next change, or until `untilMs`.
+   * "Expired" is a verdict: the record is sealed first, so a rebroadcast racing the expiry cannot land it afterwards
+   * (if the rebroadcast won, the record is read again and shows its landing).
+   */
   async awaitOutcome(signature: string, untilMs: number): Promise<TxOutcome> {
-    const record = await this.readRecord(signature);
+    let record = await this.readRecord(signature);
     if (!record) throw new ChainError('INTERNAL', `signature ${signature} was never sent`, { retryable: true });
     for (;;) {
       const nowMs = this.now();
@@ -285,21 +384,28 @@ export class MockCluster implements ChainPort {
         return { ...status, atMs: record.confirmAtMs ?? record.landsAtMs ?? nowMs };
       }
       if (status.state === 'expired') {
-        this.recent.delete(signature);
-        return { state: 'expired', atMs: record.expiresAtMs };
+        if (record.sealed || (await this.ledger.seal(signature))) {
+          this.recent.delete(signature);
+          return { state: 'expired', atMs: record.expiresAtMs };
+        }
+        record = (await this.readRecord(signature, { fresh: true })) ?? record;
+        continue;
       }
       if (nowMs >= untilMs) return { state: 'pending' };
+      // A rebroadcast by this process updates the record it follows; one by another process is seen at the verdict.
+      record = this.recent.get(signature) ?? record;
       const nextChange = [record.landsAtMs, record.confirmAtMs, record.expiresAtMs].filter((t): t is number => t !== null && t > nowMs);
       await this.sleep(Math.min(untilMs, ...nextChange) - nowMs);
+      record = this.recent.get(signature) ?? record;
     }
   }
 
-  private sentOf(record: TxRecord): Omit<SentTransaction, 'alreadyProcessed'> {
+  private sentOf(record: TxRecord): Omit<SentTransaction, 'alreadyProcessed' | 'rebroadcast'> {
     return { signature: record.signature, sentAtMs: record.sentAtMs, expiresAtMs: record.expiresAtMs, ackMs: simulatedSendAckMs(this.profile, this.seed, record.signature) };
   }
 
-  private async readRecord(signature: string): Promise<TxRecord | undefined> {
-    const cached = this.recent.get(signature);
+  private async readRecord(signature: string, { fresh = false } = {}): Promise<TxRecord | undefined> {
+    const cached = fresh ? undefined : this.recent.get(signature);
     if (cached) return cached;
     const record = await this.ledger.get(signature);
     if (record) this.remember(record);
@@ -307,48 +413,69 @@ export class MockCluster implements ChainPort {
   }
 
   private remember(record: TxRecord): void {
-    if (this.recent.size >= RECENT_RECORDS_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+    if (this.recent.size >= RECENT_RECORDS_LIMIT && !this.recent.has(record.signature)) this.recent.delete(this.recent.keys().next().value as string);
     this.recent.set(record.signature, record);
   }
 
-  private drawFate(tx: SignedTransaction, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
-    const rng = rngFor(this.seed, 'fate', signature);
-    const rates = this.profile.failureRates;
-    const forced = tx.forcedFailure;
-    // Draw everything up front in a fixed order so one key always yields one fate.
-    const uExpired = rng.next();
-    const uAmbiguous = rng.next();
-    const uAmbiguousLands = rng.next();
+  private feeOf(tx: Pick<TxRecord, 'computeUnitLimit' | 'microLamportsPerCu'>): number {
+    const fees = feesOf(tx);
+    return fees.baseLamports + fees.priorityLamports;
+  }
+
+  /**
+   * The landing one send draws: fixed per (signature, slot of the send), so resending within a slot buys nothing;
+   * judged by its priority fee against the recent slots' fees and the congestion of the moment.
+   */
+  private landingOfSend(tx: SignedTransaction, signature: string, sentAtMs: number, expiresAtMs: number, firstSend = false): Pick<TxRecord, 'landsAtMs' | 'confirmAtMs' | 'fate'> {
+    // The first send's draws are keyed by the signature alone, as before rebroadcasts existed.
+    const rng = firstSend ? rngFor(this.seed, 'fate', signature) : rngFor(this.seed, 'fate', signature, slotAt(sentAtMs));
+    const uDrop = rng.next();
     const uLateOffset = rng.next();
+    const uSlow = rng.next();
     const landingMs = sampleLatencyMs(this.profile, 'landing', rng);
     const confirmMs = sampleLatencyMs(this.profile, 'confirm', rng);
-
-    let fate: TxFate = 'lands';
-    let landsAtMs: number | null = sentAtMs + landingMs;
-    if (forced === 'BLOCKHASH_EXPIRED') {
-      fate = 'forced-expired';
-      landsAtMs = null;
-    } else if (forced === 'AMBIGUOUS_TIMEOUT' || (forced === undefined && uAmbiguous < rates.ambiguousTimeout)) {
-      // §7.6: the confirm wait fails, but the tx lands later with probability ~50% (always, when forced).
-      const lands = forced === 'AMBIGUOUS_TIMEOUT' || uAmbiguousLands < 0.5;
+    const draws: SendDraws = { uDrop, uLateOffset, uSlow, landingMs, confirmMs };
+    const percentile = feePercentileOf(tx.microLamportsPerCu ?? 0, this.recentFees(sentAtMs));
+    const fate = sendFate(this.profile, draws, percentile, congestionAt(this.profile, this.seed, sentAtMs));
+    let landsAtMs: number | null = null;
+    let kind: TxFate = 'dropped';
+    if (fate.kind === 'lands') {
+      landsAtMs = sentAtMs + fate.delayMs;
+      kind = 'lands';
+    } else if (fate.kind === 'late') {
+      // Lands only after a client's confirmation wait would have given up, and before the blockhash expires.
       const earliest = sentAtMs + this.profile.confirmTimeoutMs + 1;
       const room = expiresAtMs - 1 - earliest;
-      if (lands && room >= 0) {
-        fate = 'ambiguous-late';
-        landsAtMs = earliest + Math.floor(uLateOffset * room);
-      } else {
-        fate = 'ambiguous-dropped';
-        landsAtMs = null;
+      if (room >= 0) {
+        landsAtMs = earliest + Math.floor(fate.lateFraction * room);
+        kind = 'late';
       }
-    } else if (forced === undefined && uExpired < rates.blockhashExpired) {
-      fate = 'dropped';
-      landsAtMs = null;
     }
+    // Landing later than the blockhash lives: this send can never land.
     if (landsAtMs !== null && landsAtMs >= expiresAtMs) {
-      // Landing took longer than the blockhash lives: it can never land.
-      fate = 'dropped';
       landsAtMs = null;
+      kind = 'dropped';
     }
+    return { landsAtMs, confirmAtMs: landsAtMs === null ? null : landsAtMs + (fate.kind === 'dropped' ? 0 : fate.confirmMs), fate: kind };
+  }
+
+  private firstRecord(tx: SignedTransaction, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
+    const forced = tx.forcedFailure;
+    let landing: Pick<TxRecord, 'landsAtMs' | 'confirmAtMs' | 'fate'>;
+    if (forced === 'BLOCKHASH_EXPIRED') {
+      landing = { landsAtMs: null, confirmAtMs: null, fate: 'forced-expired' };
+    } else if (forced === 'AMBIGUOUS_TIMEOUT') {
+      // Lands only after the confirmation wait (and no rebroadcast changes that): the ambiguous case, forced.
+      const rng = rngFor(this.seed, 'fate', signature);
+      const earliest = sentAtMs + this.profile.confirmTimeoutMs + 1;
+      const room = expiresAtMs - 1 - earliest;
+      const landsAtMs = room >= 0 ? earliest + Math.floor(rng.next() * room) : null;
+      landing = { landsAtMs, confirmAtMs: landsAtMs === null ? null : landsAtMs + sampleLatencyMs(this.profile, 'confirm', rng), fate: landsAtMs === null ? 'ambiguous-dropped' : 'ambiguous-late' };
+    } else {
+      landing = this.landingOfSend(tx, signature, sentAtMs, expiresAtMs, true);
+    }
+    const computeUnitLimit = tx.computeUnitLimit ?? 0;
+    const microLamportsPerCu = tx.microLamportsPerCu ?? 0;
     return {
       signature,
       orderId: tx.orderId,
@@ -367,11 +494,11 @@ export class MockCluster implements ChainPort {
       profile: this.profile.name,
       sentAtMs,
       expiresAtMs,
-      landsAtMs,
-      confirmAtMs: landsAtMs === null ? null : landsAtMs + confirmMs,
-      feeLamports: landsAtMs === null ? 0 : BASE_FEE_LAMPORTS,
-      fate,
+      ...landing,
+      feeLamports: landing.landsAtMs === null ? 0 : this.feeOf({ computeUnitLimit, microLamportsPerCu }),
       forcedFailure: forced ?? null,
+      computeUnitLimit,
+      microLamportsPerCu,
     };
   }
 
@@ -381,3 +508,4 @@ export class MockCluster implements ChainPort {
     return statusOf(record, this.now());
   }
 }
+

@@ -26,8 +26,20 @@ export interface SignedTransaction {
   amountIn: string;
   slippageBps: number;
   route: import('../venues/route').StoredRoute;
+  /** ComputeBudget instructions: the unit limit and the price bid per unit (micro-lamports). Absent: none (older records). */
+  computeUnitLimit?: number;
+  microLamportsPerCu?: number;
   /** Test hook (MOCK_TEST_HOOKS): the failure the mock must produce for this transaction. */
   forcedFailure?: ForcedFailure;
+}
+
+/**
+ * The priority fee to bid, shaped like Jupiter's `prioritizationFeeLamports.priorityLevelWithMaxLamports`: a price per
+ * compute unit, capped so that price x unit limit stays within `maxLamports`.
+ */
+export interface PriorityFeeBid {
+  microLamportsPerCu: number;
+  maxLamports?: number;
 }
 
 export interface BuildTransactionArgs {
@@ -35,6 +47,7 @@ export interface BuildTransactionArgs {
   attempt: number;
   order: OrderSpec;
   route: Route;
+  priorityFee?: PriorityFeeBid;
   forcedFailure?: ForcedFailure;
 }
 
@@ -45,10 +58,13 @@ export interface BuiltTransaction {
   chainMs: number;
 }
 
-/** A transaction the cluster accepted (now, or earlier: `alreadyProcessed`). */
+/** A transaction the cluster accepted. */
 export interface SentTransaction {
   signature: string;
+  /** The cluster had already included it when this send arrived (RPC `AlreadyProcessed`): the send changed nothing. */
   alreadyProcessed: boolean;
+  /** The cluster had seen this signature before (a rebroadcast, or a look-up): not the first send. */
+  rebroadcast: boolean;
   sentAtMs: number;
   /** When its blockhash stops being valid: past it, a transaction that has not landed never will. */
   expiresAtMs: number;
@@ -57,9 +73,17 @@ export interface SentTransaction {
 }
 
 /** A signature's outcome, with the cluster's own time of it (`atMs`). */
+/** What a landed transaction paid (https://solana.com/docs/core/fees). */
+export interface TxFees {
+  baseLamports: number;
+  priorityLamports: number;
+  /** The compute-unit limit the priority fee was charged on. */
+  computeUnits: number;
+}
+
 export type TxOutcome =
-  | { state: 'confirmed'; atMs: number; slot: number; amountOut: bigint; executedPrice: string; feeLamports: number }
-  | { state: 'failed'; atMs: number; slot: number; error: ChainError; feeLamports: number }
+  | { state: 'confirmed'; atMs: number; slot: number; amountOut: bigint; executedPrice: string; feeLamports: number; fees: TxFees }
+  | { state: 'failed'; atMs: number; slot: number; error: ChainError; feeLamports: number; fees: TxFees }
   | { state: 'expired'; atMs: number }
   | { state: 'pending' };
 
@@ -69,13 +93,26 @@ export interface ConfirmationHints {
   confirm: { medianMs: number; p95Ms: number };
   /** The client's confirmation timeout: past it the outcome is treated as unknown (web3.js: 30 s). */
   timeoutMs: number;
+  /** How often a sender re-sends a transaction that has not landed yet. */
+  rebroadcastMs: number;
+}
+
+/** One slot's entry of getRecentPrioritizationFees: the lowest priority fee paid in it, micro-lamports per compute unit. */
+export interface RecentFee {
+  slot: number;
+  prioritizationFee: number;
 }
 
 export interface ChainPort {
   readonly confirmation: ConfirmationHints;
   /** Fetches a recent blockhash, builds and signs the swap. */
   buildTransaction(args: BuildTransactionArgs): Promise<BuiltTransaction>;
-  /** Sends a signed transaction. Sending the same one again records nothing new (`alreadyProcessed`). Throws ChainError or VenueError. */
+  /** getRecentPrioritizationFees: the last 150 slots' fees, oldest first, and the round trip's time. */
+  getRecentPrioritizationFees(): Promise<{ fees: RecentFee[]; chainMs: number }>;
+  /**
+   * Sends a signed transaction; sending it again is a rebroadcast, which may land a transaction that has not landed
+   * yet, and never lands one twice (`alreadyProcessed`). Throws ChainError or VenueError.
+   */
   sendTransaction(transaction: SignedTransaction): Promise<SentTransaction>;
   /** A transaction the cluster has seen, or undefined (never sent, or never reached the leader). */
   findTransaction(signature: string): Promise<SentTransaction | undefined>;

@@ -1,7 +1,7 @@
 import { VenueError } from '../errors';
 import type { Rng } from './rng';
 
-export type MockProfileName = 'realistic' | 'fast' | 'zero';
+export type MockProfileName = 'realistic' | 'congested' | 'fast' | 'zero';
 
 export type LatencyStage =
   | 'quoteRaydium'
@@ -29,10 +29,33 @@ export interface FailureRates {
   ambiguousTimeout: number;
 }
 
+/**
+ * How a send lands (lib/chain/landing-model.ts). A transaction's priority fee is judged against the fees of recent
+ * slots: its percentile there (0 for no fee, 1 above all of them) sets its chance of being dropped and how fast it
+ * lands. The fee rates of recent slots are drawn per slot from the profile's fee market.
+ */
+export interface LandingProfile {
+  /** Below this percentile of recent fees, landing takes `slowFactor` times longer. 0: never slowed. */
+  slowBelowPercentile: number;
+  slowFactor: { min: number; max: number };
+  /**
+   * Congestion comes in waves (per 30 s window, seeded): the drop rates and the fee levels of a window are scaled by
+   * 1 + swing x w, w in [-1, 1]. 0: a flat market.
+   */
+  congestionSwing: number;
+  /** Recent slots' minimum priority fee, micro-lamports per compute unit: this share of slots had none... */
+  zeroFeeSlotShare: number;
+  /** ...and the rest are lognormal with this median and p95. */
+  slotFee: LatencySpec;
+}
+
 export interface MockProfile {
   name: MockProfileName;
   latencies: Record<LatencyStage, LatencySpec>;
   failureRates: FailureRates;
+  landing: LandingProfile;
+  /** A sender's rebroadcast interval (the same signed transaction, until it lands or its blockhash expires). */
+  rebroadcastMs: number;
   /** How long the engine waits for confirmation before treating the outcome as unknown (web3.js 30 s, §4.3). */
   confirmTimeoutMs: number;
   /**
@@ -81,20 +104,69 @@ const ZERO_LATENCIES: Record<LatencyStage, LatencySpec> = Object.fromEntries(
 const REALISTIC_RATES: FailureRates = { venue5xx: 0.002, rpcTimeout: 0.002, blockhashExpired: 0.01, ambiguousTimeout: 0.003 };
 const NO_FAILURES: FailureRates = { venue5xx: 0, rpcTimeout: 0, blockhashExpired: 0, ambiguousTimeout: 0 };
 
+/*
+ * Fee market (assumption, shaped like mainnet's getRecentPrioritizationFees answers: many slots at 0, a long tail;
+ * https://solana.com/docs/rpc/http/getrecentprioritizationfees). Realistic: fees change how fast nothing lands.
+ */
+const CALM_LANDING: LandingProfile = {
+  slowBelowPercentile: 0,
+  slowFactor: { min: 1, max: 1 },
+  congestionSwing: 0,
+  zeroFeeSlotShare: 0.4,
+  slotFee: { medianMs: 5_000, p95Ms: 100_000 },
+};
+
+/*
+ * Congested (assumption): below the median of recent fees a transaction lands 5-20x slower, and 20-40 % of those with
+ * no fee are never included (30 % on average, in waves of +-1/3); fee levels ten times the calm market's.
+ */
+const CONGESTED_LANDING: LandingProfile = {
+  slowBelowPercentile: 0.5,
+  slowFactor: { min: 5, max: 20 },
+  congestionSwing: 1 / 3,
+  zeroFeeSlotShare: 0.1,
+  slotFee: { medianMs: 50_000, p95Ms: 1_000_000 },
+};
+
+/*
+ * A rebroadcast every 2 s until the blockhash expires, as Solana's "Retrying Transactions" guide recommends a custom
+ * rebroadcast loop for (https://solana.com/developers/cookbook/transactions/retry) and Jupiter's example sender does
+ * at 2 s (https://github.com/jup-ag/jupiter-quote-api-node, example/utils/transactionSender.ts).
+ */
+const REBROADCAST_MS = 2_000;
+
 const BASE: Record<MockProfileName, MockProfile> = {
   realistic: {
     name: 'realistic',
     latencies: REALISTIC_LATENCIES,
     failureRates: REALISTIC_RATES,
+    landing: CALM_LANDING,
+    rebroadcastMs: REBROADCAST_MS,
     // web3.js TransactionExpiredTimeoutError: "not confirmed in 30.00 seconds" (dex-realism.md §4.3).
     confirmTimeoutMs: 30_000,
     // 150 blocks by block height (dex-realism.md §4.3).
     blockhashLifetimeMs: null,
   },
+  congested: {
+    name: 'congested',
+    latencies: REALISTIC_LATENCIES,
+    // 30 % of no-fee sends never included (the drop of a send is blockhashExpired + ambiguousTimeout / 2).
+    failureRates: { ...REALISTIC_RATES, blockhashExpired: 0.3 - REALISTIC_RATES.ambiguousTimeout / 2 },
+    landing: CONGESTED_LANDING,
+    rebroadcastMs: REBROADCAST_MS,
+    confirmTimeoutMs: 30_000,
+    /*
+     * Slots of 450-600 ms under congestion stretch the 150 blocks of a blockhash's life (assumption: 525 ms, so
+     * 78.75 s); slot numbers keep the 400 ms clock.
+     */
+    blockhashLifetimeMs: 150 * 525,
+  },
   fast: {
     name: 'fast',
     latencies: FAST_LATENCIES,
     failureRates: NO_FAILURES,
+    landing: CALM_LANDING,
+    rebroadcastMs: 100,
     /*
      * Assumption: shorter than mainnet's 30 s confirm wait and ~60-90 s blockhash life (§4.3) so expiry tests run
      * in seconds, yet long enough that the engine's own work between fetching a blockhash and sending (two state
@@ -107,17 +179,19 @@ const BASE: Record<MockProfileName, MockProfile> = {
     name: 'zero',
     latencies: ZERO_LATENCIES,
     failureRates: NO_FAILURES,
+    landing: CALM_LANDING,
+    rebroadcastMs: 100,
     confirmTimeoutMs: 1_000,
     blockhashLifetimeMs: 2_500,
   },
 };
 
 export function isMockProfileName(name: string): name is MockProfileName {
-  return name === 'realistic' || name === 'fast' || name === 'zero';
+  return name === 'realistic' || name === 'congested' || name === 'fast' || name === 'zero';
 }
 
 export function mockProfile(name: MockProfileName | string, overrides: MockProfileOverrides = {}): MockProfile {
-  if (!isMockProfileName(name)) throw new Error(`unknown mock profile "${name}" (realistic | fast | zero)`);
+  if (!isMockProfileName(name)) throw new Error(`unknown mock profile "${name}" (realistic | congested | fast | zero)`);
   const base = BASE[name];
   const rates: FailureRates = { ...base.failureRates };
   for (const [key, value] of Object.entries(overrides.failureRates ?? {})) {
@@ -129,6 +203,8 @@ export function mockProfile(name: MockProfileName | string, overrides: MockProfi
     name,
     latencies: { ...base.latencies, ...overrides.latencies },
     failureRates: rates,
+    landing: base.landing,
+    rebroadcastMs: base.rebroadcastMs,
     confirmTimeoutMs: overrides.confirmTimeoutMs ?? base.confirmTimeoutMs,
     blockhashLifetimeMs: overrides.blockhashLifetimeMs === undefined ? base.blockhashLifetimeMs : overrides.blockhashLifetimeMs,
   };

@@ -4,12 +4,13 @@ import { quotesToWire } from '../routing';
 import { orderSpecOf, routeToWire, type OrderSpec } from '../venues/route';
 import { formatUiAmount } from '../tokens';
 import type { ForcedFailure } from '../chain/forced-failures';
-import type { SentTransaction, SignedTransaction } from '../chain/port';
+import type { SentTransaction, SignedTransaction, TxFees } from '../chain/port';
 import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
 import { retryDelayFor } from './backoff';
-import { confirmationDeadline, lookAgainAfterSeconds } from './patience';
+import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
+import { priorityFeeBid } from './priority-fee';
 import type { EngineContext } from '../engine';
 import { parseOrderMessage, placedOrderItem } from './order-message';
 import { log, withLogContext } from '../log';
@@ -36,6 +37,14 @@ const specOfOrder = (order: OrderItem): OrderSpec => {
 
 const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | undefined =>
   order.request.mockFailures?.[String(attempt)] as ForcedFailure | undefined;
+
+const NO_FEES: TxFees = { baseLamports: 0, priorityLamports: 0, computeUnits: 0 };
+/** Fees add up over an order's landed transactions; `computeUnits` is the last one's limit. */
+const addFees = (paid: TxFees | undefined, fees: TxFees): TxFees => ({
+  baseLamports: (paid?.baseLamports ?? 0) + fees.baseLamports,
+  priorityLamports: (paid?.priorityLamports ?? 0) + fees.priorityLamports,
+  computeUnits: fees.computeUnits,
+});
 
 /**
  * One order message. Every accepted order reaches exactly one terminal state and is executed at most once on chain:
@@ -132,7 +141,8 @@ export class OrderExecution {
   }
 
   private async fail(order: OrderItem, reason: FailureReason, extraMeta?: Record<string, unknown>): Promise<OrderItem> {
-    const updated = await failOrder(this.ctx, order, reason, extraMeta);
+    // PROTOCOL.md v2: terminal frames report the fees the order's landed transactions paid (none landed: zeros).
+    const updated = await failOrder(this.ctx, order, reason, { ...extraMeta, fees: order.feesPaid ?? NO_FEES });
     this.claimed = true;
     return updated;
   }
@@ -169,8 +179,12 @@ export class OrderExecution {
       set: { leaseHolder: this.holder, simulatedMs: this.simulatedMs },
     });
 
-    // building: blockhash and signature.
-    const built = await ctx.chain.buildTransaction({ orderId: order.orderId, attempt, order: spec, route: routing.route, ...(forced ? { forcedFailure: forced } : {}) });
+    // building: the priority fee from the recent slots' fees, then blockhash and signature.
+    const policy = order.request.priorityFee;
+    const recent = policy === 'none' ? { fees: [], chainMs: 0 } : await ctx.chain.getRecentPrioritizationFees();
+    this.simulatedMs += recent.chainMs;
+    const priorityFee = priorityFeeBid(policy, recent.fees, { percentile: ctx.config.PRIORITY_FEE_PERCENTILE, maxLamports: ctx.config.PRIORITY_FEE_MAX_LAMPORTS });
+    const built = await ctx.chain.buildTransaction({ orderId: order.orderId, attempt, order: spec, route: routing.route, priorityFee, ...(forced ? { forcedFailure: forced } : {}) });
     this.simulatedMs += built.chainMs;
     const { transaction, signature } = built;
     /*
@@ -182,7 +196,15 @@ export class OrderExecution {
         status: 'building',
         meta: { route: routeToWire(routing.route, spec), blockhash: transaction.blockhash, lastValidBlockHeight: transaction.lastValidBlockHeight },
       },
-      meta: { dex: routing.route.dex, txHash: signature },
+      meta: {
+        dex: routing.route.dex,
+        txHash: signature,
+        priorityFee: {
+          microLamportsPerCu: transaction.microLamportsPerCu ?? 0,
+          computeUnitLimit: transaction.computeUnitLimit ?? 0,
+          ...(priorityFee.maxLamports !== undefined ? { maxLamports: priorityFee.maxLamports } : {}),
+        },
+      },
       set: { simulatedMs: this.simulatedMs, tx: { signature, dex: routing.route.dex, request: transaction } },
     });
     return this.sendAndConfirm(order, transaction, spec);
@@ -199,21 +221,26 @@ export class OrderExecution {
       return this.afterFailure(order, order.attempt, error);
     }
     this.simulatedMs += sent.ackMs;
-    return this.awaitOutcome(order, sent, spec);
+    return this.awaitOutcome(order, sent, spec, { transaction });
   }
 
   /**
    * Waits for the signature's outcome the way a client subscribed to it would (the chain port wakes at each change,
-   * no polling), up to the confirmation timeout and the invocation's own deadline.
+   * no polling), rebroadcasting the same signed transaction on the cluster's interval meanwhile, until the
+   * transaction's blockhash expires or the invocation's own deadline comes. Never a second signature while this one
+   * can still land: a new attempt starts only after `expired`.
    * `recheck`: this delivery did not send the transaction; it looks again at one a previous delivery gave back.
    */
-  private async awaitOutcome(order: OrderItem, sent: SentTransaction, spec: OrderSpec, { recheck = false } = {}): Promise<RecordOutcome> {
+  private async awaitOutcome(
+    order: OrderItem,
+    sent: SentTransaction,
+    spec: OrderSpec,
+    { recheck = false, transaction }: { recheck?: boolean; transaction?: SignedTransaction | undefined } = {},
+  ): Promise<RecordOutcome> {
     const { ctx } = this;
+    const hints = ctx.chain.confirmation;
     const waitStartedMs = ctx.now();
-    const giveUpAtMs = Math.min(
-      this.delivery.deadlineMs,
-      confirmationDeadline(ctx.chain.confirmation, { sentAtMs: sent.sentAtMs, waitStartedMs, recheck }),
-    );
+    const giveUpAtMs = Math.min(this.delivery.deadlineMs, confirmationDeadline(hints, { expiresAtMs: sent.expiresAtMs }));
     /*
      * The chain's own timeline decides the simulated time of the send, whichever delivery sees the outcome: the RPC ack
      * plus sent -> outcome. A delivery that looks later (a re-check) must not report less chain time than there was.
@@ -221,9 +248,19 @@ export class OrderExecution {
     const settleSimulated = (outcomeAtMs: number): void => {
       this.simulatedMs = order.simulatedMs + sent.ackMs + Math.max(0, outcomeAtMs - sent.sentAtMs);
     };
-    const outcome = await ctx.chain.awaitOutcome(sent.signature, giveUpAtMs);
+    // A re-check rebroadcasts at once: since its sender gave it back, nobody has.
+    let nextSendMs = recheck ? waitStartedMs : nextRebroadcastAt(hints, sent.sentAtMs);
+    let outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+    while (outcome.state === 'pending' && transaction && ctx.now() < giveUpAtMs) {
+      if (ctx.now() >= nextSendMs) {
+        await ctx.chain.sendTransaction(transaction).catch((error: unknown) => log.info('rebroadcast refused; still following the transaction', { orderId: order.orderId, signature: sent.signature, error }));
+        nextSendMs = nextRebroadcastAt(hints, ctx.now());
+      }
+      outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+    }
     if (outcome.state === 'confirmed') {
       settleSimulated(outcome.atMs);
+      const feesPaid = addFees(order.feesPaid, outcome.fees);
       await this.write(order, 'confirmed', {
         meta: {
           dex: order.tx?.dex,
@@ -233,15 +270,17 @@ export class OrderExecution {
           amountOut: formatUiAmount(outcome.amountOut, spec.tokenOut),
           slot: outcome.slot,
           feeLamports: outcome.feeLamports,
+          fees: feesPaid,
           simulatedMs: this.simulatedMs,
         },
-        set: { simulatedMs: this.simulatedMs },
+        set: { simulatedMs: this.simulatedMs, feesPaid },
       });
       return { kind: 'done' };
     }
     if (outcome.state === 'failed') {
       settleSimulated(outcome.atMs);
-      return this.afterFailure(order, order.attempt, outcome.error, { txHash: sent.signature, slot: outcome.slot, feeLamports: outcome.feeLamports });
+      const feesPaid = addFees(order.feesPaid, outcome.fees);
+      return this.afterFailure({ ...order, feesPaid }, order.attempt, outcome.error, { txHash: sent.signature, slot: outcome.slot, feeLamports: outcome.feeLamports });
     }
     if (outcome.state === 'expired') {
       settleSimulated(outcome.atMs);
@@ -251,9 +290,9 @@ export class OrderExecution {
         new ChainError('BLOCKHASH_EXPIRED', `Signature ${sent.signature} has expired: block height exceeded.`, { retryable: true }),
       );
     }
-    // Ambiguous: it may still land. Keep `submitted`, give the order back and look again once the outcome is known.
+    // The invocation's time ran out first: it may still land. Keep `submitted`, give the order back and look again.
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
-    log.warn('confirmation timed out; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
+    log.warn('invocation deadline before the outcome; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
     await ctx.orders.releaseLease(order.orderId, order.seq);
     const visibilitySeconds = lookAgainAfterSeconds({ expiresAtMs: sent.expiresAtMs, nowMs: ctx.now(), recheck, backoffSeconds: retryDelayFor(ctx.config, 1) });
     return { kind: 'retry', visibilitySeconds };
@@ -273,7 +312,7 @@ export class OrderExecution {
     this.simulatedMs = order.simulatedMs;
     const spec = specOfOrder(order);
     const existing = await this.ctx.chain.findTransaction(tx.signature);
-    if (existing) return this.awaitOutcome(order, existing, spec, { recheck: true });
+    if (existing) return this.awaitOutcome(order, existing, spec, { recheck: true, transaction: tx.request });
     return this.sendAndConfirm(order, tx.request, spec);
   }
 
@@ -307,7 +346,7 @@ export class OrderExecution {
     return this.write(order, 'pending', {
       attempt: order.attempt + 1,
       meta: { order: order.wireOrder, lastError: reason },
-      set: { lastError: reason, simulatedMs: this.simulatedMs },
+      set: { lastError: reason, simulatedMs: this.simulatedMs, ...(order.feesPaid ? { feesPaid: order.feesPaid } : {}) },
     });
   }
 }

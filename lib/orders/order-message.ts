@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { orderFrame } from '../notify/frames';
+import { priorityFeeSchema } from './request';
 import type { OrderItem } from '../aws/orders-table';
 
 /** What the order was when it was placed (seq 1): enough for its first delivery to start without reading it back. */
@@ -12,6 +13,7 @@ export const placedOrderSchema = z.object({
     tokenOut: z.string(),
     amountIn: z.string().regex(/^\d+$/),
     slippageBps: z.number().int().positive(),
+    priorityFee: priorityFeeSchema.optional(),
     mockFailures: z.record(z.string(), z.string()).optional(),
   }),
   wireOrder: z.record(z.string(), z.unknown()),

@@ -24,6 +24,7 @@ export const wireOrderOf = (order: ValidatedOrder): Record<string, unknown> => (
   tokenOut: order.tokenOut.symbol,
   amount: formatUiAmount(order.amountIn, order.tokenIn),
   slippage: order.slippageBps / 100,
+  ...(order.priorityFee !== undefined ? { priorityFee: order.priorityFee } : {}),
   ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
 });
 
@@ -104,6 +105,7 @@ const place = async (
       tokenOut: order.tokenOut.symbol,
       amountIn: order.amountIn.toString(),
       slippageBps: order.slippageBps,
+      ...(order.priorityFee !== undefined ? { priorityFee: order.priorityFee } : {}),
       ...(order.mockFailures ? { mockFailures: order.mockFailures as Record<string, string> } : {}),
     },
     wireOrder,
@@ -178,7 +180,7 @@ const place = async (
 };
 
 /**
- * Whether two requests are the same order: side, tokens, amount (base units) and slippage, and the test hooks' forced
+ * Whether two requests are the same order: side, tokens, amount (base units), slippage and priority fee, and the test hooks' forced
  * failures. Only an identical request may be answered with an existing order (a retry of the same send).
  */
 export const sameOrderRequest = (a: StoredOrderRequest, b: StoredOrderRequest): boolean => {
@@ -189,6 +191,7 @@ export const sameOrderRequest = (a: StoredOrderRequest, b: StoredOrderRequest): 
     a.tokenOut === b.tokenOut &&
     a.amountIn === b.amountIn &&
     a.slippageBps === b.slippageBps &&
+    JSON.stringify(a.priorityFee ?? 'auto') === JSON.stringify(b.priorityFee ?? 'auto') &&
     failures(a) === failures(b)
   );
 };

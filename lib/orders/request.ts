@@ -25,6 +25,23 @@ const orderFields = {
   slippage: slippageSchema.default(1.0),
 };
 
+/** PROTOCOL.md v2 `priorityFee`: the compute-unit price bid for landing. */
+export const priorityFeeSchema = z.union(
+  [
+    z.literal('auto'),
+    z.literal('none'),
+    z.strictObject({
+      maxLamports: z
+        .number({ error: 'must be a whole number of lamports' })
+        .int('must be a whole number of lamports')
+        .nonnegative('must be >= 0')
+        .max(1_000_000_000, 'must be <= 1000000000 (1 SOL)'),
+    }),
+  ],
+  { error: 'must be "auto", "none" or {"maxLamports": <int>}' },
+);
+export type PriorityFeePolicy = z.infer<typeof priorityFeeSchema>;
+
 /*
  * Unknown keys are rejected rather than ignored: a trading client that misspells `slippage` must hear about it,
  * not silently trade at the default tolerance.
@@ -36,6 +53,7 @@ const executeSchema = z.strictObject({
     .string({ error: 'must be a string' })
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]')
     .optional(),
+  priorityFee: priorityFeeSchema.optional(),
   mockFailures: z.record(z.string().regex(/^[1-9]$/, 'keys are attempt numbers 1-9'), z.enum(FORCEABLE_FAILURES)).optional(),
 });
 
@@ -53,6 +71,8 @@ export interface ValidatedOrder {
   amountIn: bigint;
   slippageBps: number;
   clientOrderId?: string | undefined;
+  /** Absent: "auto". */
+  priorityFee?: PriorityFeePolicy | undefined;
   mockFailures?: Partial<Record<string, ForcedFailure>> | undefined;
 }
 
@@ -60,7 +80,8 @@ const issuesOf = (error: z.ZodError): ValidationIssue[] =>
   error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      return { path: issue.keys.join(','), message: 'unknown field' };
+      // Named from the top (`priorityFee.extra`), so a nested unknown field is found where it was sent.
+      return { path: issue.keys.map((key) => (path ? `${path}.${key}` : key)).join(','), message: 'unknown field' };
     }
     return { path, message: issue.message };
   });
@@ -80,7 +101,7 @@ const tokenAt = (path: 'tokenIn' | 'tokenOut', value: string): Token => {
   return token;
 };
 
-const validateOrderFields = (fields: z.infer<z.ZodObject<typeof orderFields>>): Omit<ValidatedOrder, 'clientOrderId' | 'mockFailures'> => {
+const validateOrderFields = (fields: z.infer<z.ZodObject<typeof orderFields>>): Omit<ValidatedOrder, 'clientOrderId' | 'priorityFee' | 'mockFailures'> => {
   const tokenIn = tokenAt('tokenIn', fields.tokenIn);
   const tokenOut = tokenAt('tokenOut', fields.tokenOut);
   if (tokenIn.mint === tokenOut.mint) {
@@ -103,7 +124,12 @@ export const validateExecute = (body: unknown, options: { testHooks: boolean }):
   if (parsed.mockFailures && !options.testHooks) {
     throw validationFailed([{ path: 'mockFailures', message: 'test hooks are not enabled on this engine' }]);
   }
-  return { ...validateOrderFields(parsed), clientOrderId: parsed.clientOrderId, mockFailures: parsed.mockFailures };
+  return {
+    ...validateOrderFields(parsed),
+    clientOrderId: parsed.clientOrderId,
+    ...(parsed.priorityFee !== undefined ? { priorityFee: parsed.priorityFee } : {}),
+    mockFailures: parsed.mockFailures,
+  };
 };
 
 export const validateQuote = (body: unknown): ValidatedOrder => validateOrderFields(parseWith(quoteSchema, body));

@@ -177,7 +177,11 @@ describe('retries through SQS (executeOrder mapping polled in-process)', () => {
     expect(trace(frames)).toEqual(['2:routing:1', '3:building:1', '4:submitted:1', '5:failed:1']);
     const failed = frames[3]!;
     expect(failed.meta).toMatchObject({ error: { code: 'SLIPPAGE_EXCEEDED', message: expect.any(String) }, attempts: 1, txHash: frames[2]!.meta.txHash });
-    expect(failed.meta.feeLamports).toBe(5000); // the landed, failed transaction still paid its fee
+    // The landed, failed transaction still paid its fees: the base fee and the priority fee it bid (submitted frame).
+    const bid = frames[2]!.meta.priorityFee as { microLamportsPerCu: number; computeUnitLimit: number };
+    const priorityLamports = Math.ceil((bid.microLamportsPerCu * bid.computeUnitLimit) / 1_000_000);
+    expect(failed.meta.fees).toEqual({ baseLamports: 5000, priorityLamports, computeUnits: bid.computeUnitLimit });
+    expect(failed.meta.feeLamports).toBe(5000 + priorityLamports);
     expect(await ctx.orders.get(orderId)).toMatchObject({ status: 'failed', seq: 5, attempt: 1, lastError: { code: 'SLIPPAGE_EXCEEDED' } });
     expect(await ctx.ledger.signaturesOf(orderId)).toHaveLength(1);
     console.info(`[figures] final failure: 1 order, 1 attempt, 1 transaction (landed, slippage), ${elapsed} ms to failed; message: ${(failed.meta.error as { message: string }).message}`);

@@ -122,8 +122,9 @@ describe('MockCluster', () => {
     const tx = request();
     const first = await cluster.sendTransaction(tx);
     const second = await cluster.sendTransaction(JSON.parse(JSON.stringify(tx)) as SignedTransaction);
-    expect(first.alreadyProcessed).toBe(false);
-    expect(second).toMatchObject({ signature: first.signature, alreadyProcessed: true });
+    expect(first).toMatchObject({ alreadyProcessed: false, rebroadcast: false });
+    // Sent again before it landed: a rebroadcast of the same transaction, not a second one.
+    expect(second).toMatchObject({ signature: first.signature, alreadyProcessed: false, rebroadcast: true });
     expect(ledger.size).toBe(1);
     const retry = await cluster.sendTransaction({ ...tx, attempt: 2 });
     expect(retry.signature).not.toBe(first.signature);
@@ -232,7 +233,7 @@ describe('MockCluster', () => {
     const sent = await cluster.sendTransaction(built.transaction);
     expect(sent).toMatchObject({ signature: built.signature, alreadyProcessed: false, sentAtMs: now, ackMs: sleeps.at(-1) });
     const record = (await ledger.get(sent.signature))!;
-    expect(await cluster.findTransaction(sent.signature)).toEqual({ signature: sent.signature, alreadyProcessed: true, sentAtMs: sent.sentAtMs, expiresAtMs: record.expiresAtMs, ackMs: sent.ackMs });
+    expect(await cluster.findTransaction(sent.signature)).toEqual({ signature: sent.signature, alreadyProcessed: false, rebroadcast: true, sentAtMs: sent.sentAtMs, expiresAtMs: record.expiresAtMs, ackMs: sent.ackMs });
     expect(await cluster.findTransaction('never-sent')).toBeUndefined();
 
     // A deadline before anything happens: pending, woken once, at the deadline.

@@ -1,37 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { confirmationDeadline, lookAgainAfterSeconds } from '../../lib/orders/patience';
+import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from '../../lib/orders/patience';
 import { mockProfile } from '../../lib/chain/profile';
 
 const hintsOf = (name: 'realistic' | 'fast' | 'zero') => {
   const profile = mockProfile(name);
-  return { landing: profile.latencies.landing, confirm: profile.latencies.confirm, timeoutMs: profile.confirmTimeoutMs };
+  return { landing: profile.latencies.landing, confirm: profile.latencies.confirm, timeoutMs: profile.confirmTimeoutMs, rebroadcastMs: profile.rebroadcastMs };
 };
 
 describe('how long an execution waits for its transaction', () => {
-  it('realistic: the sender waits a typical landing plus a slow confirmation (2.4 s); a re-check its full patience (8.8 s)', () => {
-    const hints = hintsOf('realistic');
-    expect(confirmationDeadline(hints, { sentAtMs: 1_000, waitStartedMs: 1_000, recheck: false })).toBe(1_000 + 400 + 2_000);
-    expect(confirmationDeadline(hints, { sentAtMs: 1_000, waitStartedMs: 60_000, recheck: true })).toBe(60_000 + 2 * (2_400 + 2_000));
+  it("until the transaction's blockhash expires, plus a slow confirmation of a landing in its last slot", () => {
+    expect(confirmationDeadline(hintsOf('realistic'), { expiresAtMs: 80_000 })).toBe(80_000 + 2_000);
+    expect(confirmationDeadline(hintsOf('fast'), { expiresAtMs: 80_000 })).toBe(80_000 + 15);
+    expect(confirmationDeadline(hintsOf('zero'), { expiresAtMs: 80_000 })).toBe(80_000 + 1);
   });
 
-  it('never less than a second, never past the confirmation timeout for the sender, a re-check never shorter than the sender', () => {
+  it('never before the expiry: a transaction that has not landed yet may still land until then', () => {
     fc.assert(
-      fc.property(
-        fc.record({ landingMedian: fc.nat(5_000), landingP95: fc.nat(20_000), confirmMedian: fc.nat(5_000), confirmP95: fc.nat(20_000), timeoutMs: fc.integer({ min: 1, max: 60_000 }) }),
-        fc.nat(10_000_000),
-        fc.nat(100_000),
-        (h, sentAtMs, lateBy) => {
-          const hints = { landing: { medianMs: h.landingMedian, p95Ms: h.landingP95 }, confirm: { medianMs: h.confirmMedian, p95Ms: h.confirmP95 }, timeoutMs: h.timeoutMs };
-          const sender = confirmationDeadline(hints, { sentAtMs, waitStartedMs: sentAtMs, recheck: false });
-          const recheck = confirmationDeadline(hints, { sentAtMs, waitStartedMs: sentAtMs + lateBy, recheck: true });
-          expect(sender - sentAtMs).toBeLessThanOrEqual(h.timeoutMs);
-          expect(sender - sentAtMs).toBeGreaterThanOrEqual(Math.min(1_000, h.timeoutMs));
-          expect(recheck).toBeGreaterThanOrEqual(sender);
-          expect(recheck - (sentAtMs + lateBy)).toBeGreaterThanOrEqual(1_000);
-        },
-      ),
+      fc.property(fc.nat(20_000), fc.nat(10_000_000), (confirmP95, expiresAtMs) => {
+        const hints = { ...hintsOf('realistic'), confirm: { medianMs: 0, p95Ms: confirmP95 } };
+        expect(confirmationDeadline(hints, { expiresAtMs })).toBeGreaterThan(expiresAtMs);
+      }),
     );
+  });
+
+  it('rebroadcasts on the profile interval (2 s realistic, as Jupiter\'s example sender)', () => {
+    expect(nextRebroadcastAt(hintsOf('realistic'), 10_000)).toBe(12_000);
+    expect(nextRebroadcastAt(hintsOf('fast'), 10_000)).toBe(10_100);
   });
 
   it('a transaction still in flight: the sender looks again after the backoff (or at expiry, if sooner); a re-check at expiry', () => {

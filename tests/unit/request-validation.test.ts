@@ -58,6 +58,18 @@ describe('execute validation', () => {
     expect(error.issues.map((issue) => issue.path)).toContain(path);
   });
 
+  it('priorityFee: "auto", "none" or {"maxLamports": <int>}; anything else is VALIDATION_FAILED at its path', () => {
+    expect(validateExecute(valid, { testHooks: false }).priorityFee).toBeUndefined();
+    expect(validateExecute({ ...valid, priorityFee: 'auto' }, { testHooks: false }).priorityFee).toBe('auto');
+    expect(validateExecute({ ...valid, priorityFee: 'none' }, { testHooks: false }).priorityFee).toBe('none');
+    expect(validateExecute({ ...valid, priorityFee: { maxLamports: 50_000 } }, { testHooks: false }).priorityFee).toEqual({ maxLamports: 50_000 });
+    for (const bad of ['high', 5, { maxLamports: -1 }, { maxLamports: 1.5 }, { maxLamports: 10 ** 10 }, { maxLamports: 1, extra: true }, null]) {
+      const error = rejection(() => validateExecute({ ...valid, priorityFee: bad }, { testHooks: false }));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.issues.map((issue) => issue.path.split('.')[0])).toContain('priorityFee');
+    }
+  });
+
   it('accepts forced failures only when test hooks are on', () => {
     const order = validateExecute({ ...valid, mockFailures: { 1: 'RPC_TIMEOUT', 2: 'BLOCKHASH_EXPIRED' } }, { testHooks: true });
     expect(order.mockFailures).toEqual({ 1: 'RPC_TIMEOUT', 2: 'BLOCKHASH_EXPIRED' });
