@@ -99,8 +99,15 @@ const orderBody = (cid: string, i: number): string => {
   // USDC amounts 10..1000; SOL amounts a tenth of that, so both sides move similar value. At most 2 decimals.
   const raw = 10 + Math.floor(Math.random() * 991);
   const amount = pair.tokenIn === 'USDC' ? raw : Math.round(raw) / 100;
-  return JSON.stringify({ action: 'execute', ...pair, amount, slippage: 1, clientOrderId: cid });
+  return JSON.stringify({ action: 'execute', ...pair, amount, slippage: 1, clientOrderId: cid, ...(PRIORITY_FEE !== undefined ? { priorityFee: PRIORITY_FEE } : {}) });
 };
+
+/** BENCH_PRIORITY_FEE: `auto`, `none` or a JSON object such as {"maxLamports":50000}; unset: the field is not sent. */
+const PRIORITY_FEE: unknown = (() => {
+  const raw = process.env.BENCH_PRIORITY_FEE;
+  if (!raw) return undefined;
+  return raw.trim().startsWith('{') ? JSON.parse(raw) : raw.trim();
+})();
 
 const openSocket = (url: string, timeoutMs: number): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -375,6 +382,12 @@ interface TrackedOrder {
   failureCode?: string;
   seqs: number[];
   lastStatus?: string;
+  /** The first `submitted` frame: from there to the terminal frame is the landing as the client sees it. */
+  submittedAt?: number;
+  /** Attempts that ended with the blockhash expired (pending frames carrying BLOCKHASH_EXPIRED). */
+  expiredAttempts?: number;
+  /** The terminal frame's meta.fees, base + priority lamports. */
+  feesLamports?: number;
 }
 
 /** Outcome of a set of `execute` requests (one burst, the victim's or the flooder's orders in one flood phase). */
@@ -405,6 +418,12 @@ export interface Outcomes {
   /** Acked orders without a terminal frame, by the last status seen. */
   notTerminalByStatus: Record<string, number>;
   e2eMs: Dist;
+  /** First `submitted` -> terminal, per terminal order (includes the attempts after an expiry). */
+  landingMs: Dist;
+  /** Attempts whose transaction expired without landing, over all orders. */
+  expiredAttempts: number;
+  /** Mean fees per terminal order (meta.fees: base + priority), lamports; null when no frame carried them. */
+  meanFeesLamports: number | null;
   frames: { lost: number; duplicated: number; outOfOrder: number; ordersWithLoss: number };
   /** From the first send: the last first-answer, the last terminal frame (ms). */
   lastAnswerMs: number | null;
@@ -503,13 +522,14 @@ class OrderTracker {
       rec.ackAt = now;
       rec.answeredAt ??= now;
     }
+    const meta = (frame.meta ?? {}) as { error?: { code?: string }; lastError?: { code?: string }; fees?: { baseLamports?: number; priorityLamports?: number } };
+    if (status === 'submitted') rec.submittedAt ??= now;
+    if (status === 'pending' && seq > 1 && meta.lastError?.code === 'BLOCKHASH_EXPIRED') rec.expiredAttempts = (rec.expiredAttempts ?? 0) + 1;
     if ((status === 'confirmed' || status === 'failed') && rec.terminalAt === undefined) {
       rec.terminalAt = now;
       rec.terminalStatus = status;
-      if (status === 'failed') {
-        const meta = (frame.meta ?? {}) as { error?: { code?: string } };
-        rec.failureCode = String(meta.error?.code ?? 'unknown');
-      }
+      if (meta.fees) rec.feesLamports = (meta.fees.baseLamports ?? 0) + (meta.fees.priorityLamports ?? 0);
+      if (status === 'failed') rec.failureCode = String(meta.error?.code ?? 'unknown');
     }
   }
 
@@ -558,6 +578,12 @@ class OrderTracker {
       failed,
       notTerminalByStatus,
       e2eMs: dist(terminal.map((r) => (r.terminalAt as number) - r.sentAt)),
+      landingMs: dist(terminal.filter((r) => r.submittedAt !== undefined).map((r) => (r.terminalAt as number) - (r.submittedAt as number))),
+      expiredAttempts: records.reduce((sum, r) => sum + (r.expiredAttempts ?? 0), 0),
+      meanFeesLamports: (() => {
+        const fees = terminal.flatMap((r) => (r.feesLamports === undefined ? [] : [r.feesLamports]));
+        return fees.length ? Math.round(fees.reduce((a, b) => a + b, 0) / fees.length) : null;
+      })(),
       frames: seqFigures(records),
       lastAnswerMs: answers.length ? Math.round(Math.max(...answers)) : null,
       lastTerminalMs: terminals.length ? Math.round(Math.max(...terminals)) : null,
