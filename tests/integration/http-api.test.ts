@@ -88,8 +88,13 @@ describe('POST /api/orders/execute', () => {
 
   it('the order bucket is the WebSocket one: over the burst is 429 RATE_LIMITED with Retry-After, and nothing is recorded', async () => {
     const { owner, key } = await newAccount();
+    // A clock that stands still: the bucket refills nothing between the requests, however slow the machine.
+    const frozenAt = Date.now();
+    const frozen = createEngineContext(parseConfig(engineEnv(LIMITS)), { now: () => frozenAt });
+    stubDirectPosts(frozen);
+    const executeFrozen = executeRoute(frozen) as unknown as Route;
     const answers = [];
-    for (let n = 0; n < 3; n++) answers.push(await call(execute, event('POST /api/orders/execute', { key, body: orderBody({ clientOrderId: `burst-${n}` }) })));
+    for (let n = 0; n < 3; n++) answers.push(await call(executeFrozen, event('POST /api/orders/execute', { key, body: orderBody({ clientOrderId: `burst-${n}` }) })));
     expect(answers.map((a) => a.status)).toEqual([202, 202, 429]);
     const refused = answers[2] as Awaited<ReturnType<typeof call>>;
     expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED' });
