@@ -36,7 +36,7 @@ const openTicket = async (account: string): Promise<{ page: Page; problems: stri
   });
   // The key in the fragment, which never reaches a server (the page moves it out of the address bar).
   await page.goto(`${e2e().httpUrl}/#apiKey=${encodeURIComponent(e2e().keys[account] ?? '')}`);
-  await page.locator('#connState', { hasText: 'connected' }).waitFor({ timeout: 15_000 });
+  await page.locator('#connState[data-state="open"]').waitFor({ timeout: 15_000 });
   return { page, problems };
 };
 
