@@ -35,6 +35,7 @@ import { repoRoot } from '../infra/env';
 import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, runFloodPhase, runLoad } from './support/load';
 import { type Invocation, type Sampler, type StartedStack, startSampler, startStack } from './support/stack';
 import { dist, fmt, table } from './support/stats';
+import { callsBetween, costPerMillionOrders, formatCost, type CostPerMillion } from './cost';
 
 const { values: args } = parseArgs({
   options: {
@@ -469,8 +470,31 @@ interface BurstFigures {
   peakRssMb: number | null;
   processes: RunFigures['processes'];
   lambdas: RunFigures['lambdas'];
+  /** What AWS would bill for a million orders like these (bench/cost.ts); null against an external stack. */
+  costPerMillion: (CostPerMillion & { perOrder: Parameters<typeof costPerMillionOrders>[0] }) | null;
   targets: TargetCheck[];
 }
+
+/** SQS-fed functions: each invocation costs its event source mapping a ReceiveMessage and a DeleteMessageBatch. */
+const SQS_FED = ['executeOrder', 'notify', 'deadLetters'];
+
+/**
+ * The burst's per-order counts, priced: Lambda invocations and billed ms per function, the AWS calls the handlers made
+ * (the stack's counts line before and after), WebSocket messages (requests sent + frames received) and the minutes the
+ * burst's connections were open, all divided by the orders acked.
+ */
+const burstCost = (result: BurstResult, lambdas: RunFigures['lambdas'], calls: Record<string, number>): BurstFigures['costPerMillion'] => {
+  const orders = result.outcomes.acked;
+  if ('unavailable' in lambdas || orders === 0) return null;
+  const perOrder = {
+    lambda: Object.fromEntries(Object.entries(lambdas).map(([fn, f]) => [fn, { invocations: f.invocations / orders, billedMs: f.totalBilledMs / orders }])),
+    awsCalls: Object.fromEntries(Object.entries(calls).map(([key, n]) => [key, n / orders])),
+    sqsTriggeredInvocations: SQS_FED.reduce((sum, fn) => sum + (lambdas[fn]?.invocations ?? 0), 0) / orders,
+    websocketMessages: (result.outcomes.sent + result.frames.received) / orders,
+    connectionMinutes: (result.connectionsOpen * result.settledMs) / 60_000 / orders,
+  };
+  return { ...costPerMillionOrders(perOrder), perOrder };
+};
 
 const burstTargets = (b: Omit<BurstFigures, 'targets'>, c: number): TargetCheck[] => {
   const o = b.result.outcomes;
@@ -599,6 +623,7 @@ const burstMode = async (target: Target): Promise<BurstFigures[]> => {
       if (k > 1) await new Promise((r) => setTimeout(r, 1000));
       sampler?.mark();
       const invFrom = stack?.invocations.length ?? 0;
+      const callsFrom = stack?.awsCalls() ?? {};
       log(`burst ${k} of ${bursts}: ${burstOrders} orders at once over ${client.connectionsOpen} connections`);
       const result = await client.burst(k);
       const processes: RunFigures['processes'] = sampler ? sampler.snapshot() : { unavailable: 'external stack' };
@@ -610,9 +635,15 @@ const burstMode = async (target: Target): Promise<BurstFigures[]> => {
         peakRssMb: 'unavailable' in processes ? null : processes.peakTotalRssMb,
         processes,
         lambdas: await lambdasSince(invFrom),
+        costPerMillion: null,
       };
+      // After lambdasSince's wait: the counts line (every 500 ms) has caught up with the burst.
+      figures.costPerMillion = burstCost(result, figures.lambdas, callsBetween(callsFrom, stack?.awsCalls() ?? {}));
       const b = { ...figures, targets: burstTargets(figures, connections) };
       printBurst(b, connections, bursts);
+      if (b.costPerMillion) {
+        process.stdout.write(`AWS list price of 1 million orders like these (bench/cost.ts; prices and assumptions in bench/PERFORMANCE.md):\n${formatCost(b.costPerMillion).join('\n')}\n`);
+      }
       out.push(b);
     }
   } finally {

@@ -27,6 +27,8 @@ export interface StartedStack {
   readyMs: number;
   child: ChildProcess;
   invocations: Invocation[];
+  /** AWS round trips by `service:Command` since the Lambda host started (cumulative), from its last counts line. */
+  awsCalls(): Record<string, number>;
   /** The event-source poller's own counts per function (whole life of the stack), from its periodic stats line. */
   pollerStats(): Record<string, { invocations: number; maxConcurrentInvocations: number }> | undefined;
   /** Last lines of the stack's stderr (for error reports). */
@@ -35,6 +37,8 @@ export interface StartedStack {
 }
 
 const POLLER_STATS_RE = /poller stats (\{.*\})\s*$/;
+/** lib/aws/clients.ts's periodic line (AWS_CALL_STATS_INTERVAL_MS), relayed by infra/offline.ts. */
+const AWS_CALLS_RE = /"message":"aws call counts","counts":(\{[^}]*\})/;
 const INVOCATION_RE = /\(λ: ([^)]+)\) RequestId: \S+\s+Duration: ([\d.]+) ms\s+Billed Duration: (\d+) ms/;
 
 export const startStack = async (opts: {
@@ -47,6 +51,7 @@ export const startStack = async (opts: {
   const keys = Object.fromEntries(opts.accounts.map((a) => [a, `bench-${a}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`]));
   const invocations: Invocation[] = [];
   let pollerStats: ReturnType<StartedStack['pollerStats']>;
+  let awsCalls: Record<string, number> = {};
   let tail: string[] = [];
   const running = await spawnStackProcess({
     stage: 'bench',
@@ -59,12 +64,19 @@ export const startStack = async (opts: {
       // offline log lines themselves (one per invocation).
       LOG_LEVEL: 'debug',
       POLLER_STATS_INTERVAL_MS: '500',
+      // Round trips per command for the cost per million orders (bench/cost.ts); a map update per call otherwise.
+      AWS_CALL_STATS_INTERVAL_MS: '500',
       ...opts.env,
     },
     onStderrLine: (line) => {
       const stats = POLLER_STATS_RE.exec(line);
       if (stats) {
         pollerStats = JSON.parse(stats[1] as string) as ReturnType<StartedStack['pollerStats']>;
+        return;
+      }
+      const calls = AWS_CALLS_RE.exec(line);
+      if (calls) {
+        awsCalls = JSON.parse(calls[1] as string) as Record<string, number>;
         return;
       }
       const m = INVOCATION_RE.exec(line);
@@ -86,6 +98,7 @@ export const startStack = async (opts: {
     readyMs: running.readyMs,
     child: running.child,
     invocations,
+    awsCalls: () => awsCalls,
     pollerStats: () => pollerStats,
     tail: () => tail.slice(-40),
     stop: () => running.stop(),
