@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { REQUEST_SCHEMAS, KNOWN_ACTIONS } from '../lib/orders/request';
-import { errorFrameSchema, orderFrameSchema, quoteFrameSchema } from '../lib/notify/frames';
+import { errorFrameSchema, orderFrameSchema, pongFrameSchema, quoteFrameSchema } from '../lib/notify/frames';
 import { CHAIN_ERROR_CODES, REQUEST_ERROR_CODES, VENUE_ERROR_CODES } from '../lib/errors';
 
 /*
@@ -31,10 +31,12 @@ export const ORDER_FAILURE_CODES = unique([...VENUE_ERROR_CODES, ...CHAIN_ERROR_
 const SUMMARY: Record<(typeof KNOWN_ACTIONS)[number], string> = {
   execute: 'Place a market order; answered at once with its `pending` frame (it carries the orderId), then its frames are pushed.',
   quote: "Price an order without executing it; answered with one `quote` frame: every venue's quote and the chosen route.",
-  subscribe: "Follow an existing order of this account (after a reconnect): its current frame, then every later one.",
+  subscribe:
+    'Follow an existing order of this account (after a reconnect): its current frame, or with `fromSeq` every frame from that seq on, then every later one.',
+  ping: 'Keepalive (API Gateway closes a connection idle for 10 min): answered with a `pong` frame carrying the engine time.',
 };
 
-const REPLY: Record<(typeof KNOWN_ACTIONS)[number], string> = { execute: 'orderFrame', quote: 'quoteFrame', subscribe: 'orderFrame' };
+const REPLY: Record<(typeof KNOWN_ACTIONS)[number], string> = { execute: 'orderFrame', quote: 'quoteFrame', subscribe: 'orderFrame', ping: 'pongFrame' };
 
 export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
   // Test hooks are refused unless the engine runs with MOCK_TEST_HOOKS: not part of the public contract.
@@ -42,6 +44,7 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
     execute: REQUEST_SCHEMAS.execute.omit({ mockFailures: true }),
     quote: REQUEST_SCHEMAS.quote,
     subscribe: REQUEST_SCHEMAS.subscribe,
+    ping: REQUEST_SCHEMAS.ping,
   };
   const errorPayload = jsonSchemaOf(errorFrameSchema, 'output');
   const errorProperties = errorPayload.properties as Record<string, JsonSchema>;
@@ -97,6 +100,7 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
             'x-order-failure-codes': ORDER_FAILURE_CODES,
           },
           quoteFrame: { name: 'quote', title: 'Quote frame', payload: jsonSchemaOf(quoteFrameSchema, 'output') },
+          pongFrame: { name: 'pong', title: 'Pong frame', payload: jsonSchemaOf(pongFrameSchema, 'output') },
           errorFrame: { name: 'error', title: 'Error frame', summary: 'A refused request; nothing was done. RATE_LIMITED and UNAVAILABLE carry retryAfterMs.', payload: errorPayload },
         },
       },

@@ -9,7 +9,7 @@ const ctx = engineContext();
 
 const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint, body }) => {
   const { owner, request } = await admitRequest(ctx, connectionId, 'message', () => validateSubscribe(body));
-  await subscribeToOrder(ctx, { connectionId, owner, endpoint, orderId: request.orderId });
+  await subscribeToOrder(ctx, { connectionId, owner, endpoint, orderId: request.orderId, fromSeq: request.fromSeq });
 });
 
 // Every log line of the invocation carries its request id and function name.

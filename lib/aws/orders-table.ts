@@ -40,6 +40,8 @@ export interface OrderItem {
   /** The validated order as the client sees it (decimal strings): the `pending` frame's `meta.order`. */
   wireOrder: Record<string, unknown>;
   lastFrame: OrderFrame;
+  /** Every frame the order produced, seq 1..n (orders placed before the history existed: from then on). */
+  history?: OrderFrame[];
   /** Connections that placed or subscribed to the order; every one was checked to belong to `owner`. */
   subscribers?: Set<string>;
   mgmtEndpoint?: string;
@@ -151,6 +153,8 @@ export class OrdersTable {
     expected: { status: OrderStatus; seq: number };
     next: { status: OrderStatus; seq: number; attempt: number };
     frame: OrderFrame;
+    /** The frames this change produces, in seq order (a status passed through, then `frame`): appended to `history`. */
+    history: OrderFrame[];
     nowMs: number;
     leaseUntilMs: number;
     set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder' | 'feesPaid'>>;
@@ -165,8 +169,19 @@ export class OrdersTable {
       ':lease': params.leaseUntilMs,
       ':fromStatus': params.expected.status,
       ':fromSeq': params.expected.seq,
+      ':history': params.history,
+      ':none': [],
     };
-    const sets = ['#status = :to', '#seq = :seq', 'attempt = :attempt', 'lastFrame = :frame', 'updatedAtMs = :now', 'leaseUntilMs = :lease'];
+    const sets = [
+      '#status = :to',
+      '#seq = :seq',
+      'attempt = :attempt',
+      'lastFrame = :frame',
+      'updatedAtMs = :now',
+      'leaseUntilMs = :lease',
+      // The same conditional write keeps the history: a frame is in it exactly when its status change happened.
+      'history = list_append(if_not_exists(history, :none), :history)',
+    ];
     for (const [key, value] of Object.entries(params.set ?? {})) {
       if (value === undefined) continue;
       names[`#${key}`] = key;

@@ -6,7 +6,7 @@ import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
 import { validateExecute, validateQuote, validateSubscribe } from '../orders/request';
 import { placeOrder, type Placement } from '../orders/place-order';
 import { quoteOrder } from '../orders/quote';
-import { currentFrameOf } from '../orders/subscribe';
+import { orderWithHistory } from '../orders/subscribe';
 import { httpRoute, jsonResponse, messageOfBody } from './route';
 
 /*
@@ -27,13 +27,13 @@ export const executeAnswerSchema = z.strictObject({
     /** The WebSocket API to follow the order on. */
     url: z.string(),
     /** The message that streams the order there. */
-    subscribe: z.strictObject({ action: z.literal('subscribe'), orderId: z.string() }),
+    subscribe: z.strictObject({ action: z.literal('subscribe'), orderId: z.string(), fromSeq: z.literal(1) }),
   }),
 });
 export type ExecuteAnswer = z.infer<typeof executeAnswerSchema>;
 
-/** `GET /api/orders/{orderId}`'s answer: the order's latest frame. */
-export const orderAnswerSchema = z.strictObject({ order: orderFrameSchema });
+/** `GET /api/orders/{orderId}`'s answer: the order's latest frame and every frame, seq 1..n. */
+export const orderAnswerSchema = z.strictObject({ order: orderFrameSchema, history: z.array(orderFrameSchema) });
 
 /** `POST /api/orders/execute` answers the order and how to follow it over WebSocket from its first frame. */
 export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAnswer => ({
@@ -45,7 +45,8 @@ export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAns
   ws: {
     url: ctx.config.WS_PUBLIC_URL,
     // `fromSeq` (replay from seq 1) is not in the protocol yet; `subscribe` replays the current frame and what follows.
-    subscribe: { action: 'subscribe' as const, orderId: placed.orderId },
+    // From seq 1: a client that subscribes after placing over HTTP gets every frame, the ones it missed first.
+    subscribe: { action: 'subscribe' as const, orderId: placed.orderId, fromSeq: 1 as const },
   },
 });
 
@@ -76,5 +77,5 @@ export const orderRoute = (ctx: EngineContext) =>
   httpRoute(async (event) => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
     const { orderId } = validateSubscribe({ action: 'subscribe', orderId: event.pathParameters?.orderId ?? '' });
-    return jsonResponse(200, { order: await currentFrameOf(ctx, { owner, orderId }) } satisfies z.infer<typeof orderAnswerSchema>);
+    return jsonResponse(200, (await orderWithHistory(ctx, { owner, orderId })) satisfies z.infer<typeof orderAnswerSchema>);
   });

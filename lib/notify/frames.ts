@@ -43,6 +43,11 @@ export const quoteFrameSchema = z.object({
 });
 export type QuoteFrame = z.infer<typeof quoteFrameSchema>;
 
+/** PROTOCOL.md v2 `ping`'s answer. */
+export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.string() });
+export type PongFrame = z.infer<typeof pongFrameSchema>;
+export const pongFrame = (atMs: number): PongFrame => ({ type: 'pong', at: new Date(atMs).toISOString() });
+
 export interface OrderFrameInput {
   orderId: string;
   clientOrderId?: string | undefined;

@@ -45,6 +45,9 @@ export const parseOrderMessage = (body: string): ReturnType<typeof orderMessageS
   return orderMessageSchema.safeParse(json);
 };
 
+const pendingFrameOf = (orderId: string, placed: PlacedOrder) =>
+  orderFrame({ orderId, clientOrderId: placed.clientOrderId, status: 'pending', seq: 1, attempt: 1, atMs: placed.createdAtMs, meta: { order: placed.wireOrder } });
+
 /** The order item as placed, at seq 1 (`pending`): what placement records and what a first delivery may assume. */
 export const placedOrderItem = (orderId: string, placed: PlacedOrder): OrderItem => ({
   orderId,
@@ -54,7 +57,8 @@ export const placedOrderItem = (orderId: string, placed: PlacedOrder): OrderItem
   seq: 1,
   attempt: 1,
   updatedAtMs: placed.createdAtMs,
-  lastFrame: orderFrame({ orderId, clientOrderId: placed.clientOrderId, status: 'pending', seq: 1, attempt: 1, atMs: placed.createdAtMs, meta: { order: placed.wireOrder } }),
+  lastFrame: pendingFrameOf(orderId, placed),
+  history: [pendingFrameOf(orderId, placed)],
   leaseUntilMs: 0,
   simulatedMs: 0,
 });

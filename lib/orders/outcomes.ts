@@ -36,6 +36,7 @@ export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderSta
     expected: { status: order.status, seq: order.seq },
     next,
     frame,
+    history: frames,
     nowMs,
     leaseUntilMs,
     ...(options.set ? { set: options.set } : {}),

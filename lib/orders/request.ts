@@ -62,7 +62,11 @@ const quoteSchema = z.strictObject({ action: z.literal('quote'), ...orderFields 
 const subscribeSchema = z.strictObject({
   action: z.literal('subscribe'),
   orderId: z.string({ error: 'must be a string' }).regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an order id'),
+  /** PROTOCOL.md v2: replay every frame with seq >= fromSeq first (absent: the current frame only, as v1). */
+  fromSeq: z.number({ error: 'must be an integer >= 1' }).int('must be an integer >= 1').min(1, 'must be an integer >= 1').optional(),
 });
+
+const pingSchema = z.strictObject({ action: z.literal('ping') });
 
 export interface ValidatedOrder {
   side: 'buy' | 'sell';
@@ -134,9 +138,11 @@ export const validateExecute = (body: unknown, options: { testHooks: boolean }):
 
 export const validateQuote = (body: unknown): ValidatedOrder => validateOrderFields(parseWith(quoteSchema, body));
 
-export const validateSubscribe = (body: unknown): { orderId: string } => parseWith(subscribeSchema, body);
+export const validateSubscribe = (body: unknown): { orderId: string; fromSeq?: number | undefined } => parseWith(subscribeSchema, body);
 
-export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote'] as const;
+export const validatePing = (body: unknown): void => void parseWith(pingSchema, body);
+
+export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping'] as const;
 
 /** The request messages' schemas, as the published contract describes them (infra/asyncapi.ts). */
-export const REQUEST_SCHEMAS = { execute: executeSchema, quote: quoteSchema, subscribe: subscribeSchema } as const;
+export const REQUEST_SCHEMAS = { execute: executeSchema, quote: quoteSchema, subscribe: subscribeSchema, ping: pingSchema } as const;

@@ -3,17 +3,23 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'a
 import { RequestError } from '../errors';
 import { wsMessageRoute, type WsRouteOptions } from '../ws/route';
 import { admitMessage } from '../accounts/connections';
-import { KNOWN_ACTIONS } from './request';
+import { KNOWN_ACTIONS, validatePing } from './request';
+import { pongFrame } from '../notify/frames';
 import type { EngineContext } from '../engine';
 
 /**
  * A message no route takes: no `action`, an unknown one, or a reserved route key (`$connect`, `$disconnect`) sent as
  * a message. It is counted against its connection's message rate before its body is even parsed, so a flood of
  * garbage is refused like any other, then answered BAD_REQUEST or UNKNOWN_ACTION; nothing else happens.
+ * `ping` lands here too (it needs no function of its own: no state, one frame back): `pong` with the engine's time.
  */
 export const unroutedMessageRoute = (ctx: EngineContext, options: WsRouteOptions = { routeResponse: true }) =>
   wsMessageRoute(ctx.notifier, async ({ body }) => {
     const action = (body as { action?: unknown }).action;
+    if (action === 'ping') {
+      validatePing(body);
+      return pongFrame(ctx.now());
+    }
     if (action === undefined) {
       throw new RequestError('BAD_REQUEST', 'action: required', [{ path: 'action', message: `required, one of ${KNOWN_ACTIONS.join(', ')}` }]);
     }

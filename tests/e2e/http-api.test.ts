@@ -80,11 +80,15 @@ describe('POST /api/orders/execute', () => {
     const orderId = placed.body.orderId as string;
     expect(orderId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(placed.body.order).toMatchObject({ type: 'order', orderId, status: 'pending', seq: 1, meta: { order: { side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '40', slippage: 1 } } });
-    expect((placed.body.ws as { subscribe: unknown }).subscribe).toEqual({ action: 'subscribe', orderId });
+    expect((placed.body.ws as { subscribe: unknown }).subscribe).toEqual({ action: 'subscribe', orderId, fromSeq: 1 });
 
     const terminal = await untilTerminal(orderId, keyOf('alice'));
     expect(terminal).toMatchObject({ orderId, status: 'confirmed', seq: 5, clientOrderId: body.clientOrderId });
     expect((terminal.meta as Record<string, unknown>).amountIn).toBe('40');
+    // And its history: every frame, seq 1..5, the last one the current frame.
+    const history = (await request('GET', `/api/orders/${orderId}`, { key: keyOf('alice') })).body.history as Array<Record<string, unknown>>;
+    expect(history.map((frame) => `${String(frame.seq)}:${String(frame.status)}`)).toEqual(['1:pending', '2:routing', '3:building', '4:submitted', '5:confirmed']);
+    expect(history.at(-1)).toEqual(terminal);
   });
 
   it('the answer\'s subscribe message, sent on the named WebSocket, streams the order', async () => {

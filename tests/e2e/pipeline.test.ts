@@ -250,4 +250,48 @@ describe('idempotency and subscriptions', () => {
     const replay = await back.next((f) => f.type === 'order' && f.orderId === orderId);
     expect(replay).toMatchObject({ status: 'confirmed', seq: item?.seq, attempt: 2 });
   });
+
+  it('subscribe with fromSeq replays exactly the frames missed, in order, then the ones that follow; the order keeps its history', async () => {
+    // Attempt 1 fails (RPC timeout), so the order lives for 1 s of backoff: the client leaves after `pending` and comes
+    // back while it is still executing.
+    const leaving = await TestClient.connect(e2e().wsUrl, e2e().keys.erin);
+    const request = order({ mockFailures: { 1: 'RPC_TIMEOUT' } });
+    leaving.send(request);
+    const pending = await leaving.next((f) => f.type === 'order' && f.status === 'pending');
+    await leaving.close();
+    const orderId = String(pending.orderId);
+    let item = await orderItem(orderId);
+    while (item && Number(item.seq) < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      item = await orderItem(orderId);
+    }
+    const back = await connect('erin');
+    back.send({ action: 'subscribe', orderId, fromSeq: 2 });
+    const frames = await back.orderFrames(orderId);
+    // seq 2 to the end, each once, in order: nothing the client had (seq 1), nothing missed.
+    expect(seqs(frames)).toEqual(Array.from({ length: frames.length }, (_, n) => n + 2));
+    expect(frames.at(-1)).toMatchObject({ status: 'confirmed', attempt: 2 });
+    expect(statuses(frames)).toEqual(['routing', 'building', 'submitted', 'pending', 'routing', 'building', 'submitted', 'confirmed']);
+    // The stored history is every frame, seq 1..n, as they were sent.
+    const stored = (await orderItem(orderId))?.history as OrderFrame[];
+    expect(stored.map((frame) => frame.seq)).toEqual(Array.from({ length: frames.length + 1 }, (_, n) => n + 1));
+    expect(stored.slice(1)).toEqual(frames);
+    // A fromSeq past the end replays nothing; an invalid one is refused at its path.
+    back.send({ action: 'subscribe', orderId, fromSeq: 99 });
+    back.send({ action: 'subscribe', orderId, fromSeq: 0 });
+    expect(await back.nextError()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'fromSeq', message: expect.any(String) }] });
+  });
+});
+
+describe('ping', () => {
+  it('answers pong with the engine time; extra fields are refused like any message', async () => {
+    const client = await connect('alice');
+    const before = Date.now();
+    client.send({ action: 'ping' });
+    const pong = await client.next();
+    expect(pong.type).toBe('pong');
+    expect(Date.parse(String(pong.at))).toBeGreaterThanOrEqual(before - 1_000);
+    client.send({ action: 'ping', extra: 1 });
+    expect(await client.nextError()).toMatchObject({ code: 'VALIDATION_FAILED', action: 'ping', details: [{ path: 'extra' }] });
+  });
 });

@@ -12,6 +12,7 @@ const byType: Record<string, ValidateFunction> = {
   order: ajv.compile(messages.orderFrame?.payload ?? {}),
   quote: ajv.compile(messages.quoteFrame?.payload ?? {}),
   error: ajv.compile(messages.errorFrame?.payload ?? {}),
+  pong: ajv.compile(messages.pongFrame?.payload ?? {}),
 };
 
 /** Why `frame` is not a frame the document describes, or undefined when it is one. */
