@@ -9,8 +9,8 @@
  *
  * Answers are correlated by `clientOrderId` (generated when the caller gives none), quotes by the order they were sent
  * in on one connection. After an unexpected close the client reconnects with exponential backoff and full jitter, then
- * re-subscribes every unfinished order (and re-sends an `execute` not yet acknowledged, under the same
- * `clientOrderId`: the engine never executes a key twice). Frames are de-duplicated by `seq`.
+ * re-subscribes every unfinished order from the first frame it missed (`fromSeq`), and re-sends an `execute` not yet
+ * acknowledged under the same `clientOrderId` (the engine never executes a key twice). Frames are de-duplicated by `seq`.
  */
 import { errorFrameSchema, orderFrameSchema, quoteFrameSchema, type ErrorFrame, type OrderFrame, type QuoteFrame } from '../lib/notify/frames';
 import { EngineConnectionError, EngineRequestError, type ProtocolProblem } from './errors';
@@ -363,7 +363,9 @@ class Client implements EngineClient {
   private sendSubscribe(handle: OrderHandleState, internal: boolean): void {
     if (!this.isOpen() || !handle.boundOrderId) return;
     this.subscribes.push({ handle, gen: this.conn?.gen ?? -1, internal });
-    this.sendNow({ action: 'subscribe', orderId: handle.boundOrderId });
+    // A resubscribe asks for exactly what it missed (PROTOCOL.md v2 `fromSeq`): no gap, and no duplicate to drop.
+    const fromSeq = handle.lastSeq > 0 ? { fromSeq: handle.lastSeq + 1 } : {};
+    this.sendNow({ action: 'subscribe', orderId: handle.boundOrderId, ...fromSeq });
   }
 
   private assertUsable(): void {

@@ -114,7 +114,8 @@ describe('client SDK', () => {
         current = 2;
         setTimeout(() => socket.terminate(), 20);
       } else if (message.action === 'subscribe' && connection === 2) {
-        send(socket, frameOf(current)); // the replay: a duplicate of seq 2
+        // The replay from fromSeq (3, what the client missed), then what follows; a duplicate would still be dropped.
+        send(socket, frameOf(current));
         for (const seq of [3, 4, 5]) send(socket, frameOf(seq));
       }
     });
@@ -124,7 +125,7 @@ describe('client SDK', () => {
     expect((await handle.done).status).toBe('confirmed');
     expect(seen).toEqual([1, 2, 3, 4, 5]);
     expect(engine.connections()).toBe(2);
-    expect(engine.received.filter((r) => r.connection === 2).map((r) => r.message)).toEqual([{ action: 'subscribe', orderId: ORDER_ID }]);
+    expect(engine.received.filter((r) => r.connection === 2).map((r) => r.message)).toEqual([{ action: 'subscribe', orderId: ORDER_ID, fromSeq: 3 }]);
     expect(handle.gaps).toEqual([]);
   });
 
