@@ -69,6 +69,8 @@ export interface ConnectOptions {
   reconnect?: ReconnectOptions | false;
   /** Replace the connection before API Gateway's 2 h limit; default 110 min, 0 disables. */
   plannedReconnectMs?: number;
+  /** Send `ping` this often while open, so API Gateway's 10 min idle timeout never closes the connection; default 5 min, 0 disables. */
+  keepaliveMs?: number;
   /** A frame that is not JSON or does not match its schema. */
   onProtocolError?: (problem: ProtocolProblem) => void;
   /** An `error` frame the SDK could not match to a request (the request had no `action` echo, ...). */
@@ -92,6 +94,8 @@ const OPEN = 1;
 /** Close codes after which reconnecting can help: going away, no status, abnormal, server error, restart, try later. */
 export const RECONNECT_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 export const DEFAULT_PLANNED_RECONNECT_MS = 110 * 60_000;
+/** API Gateway closes a WebSocket idle for 10 min (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+export const DEFAULT_KEEPALIVE_MS = 5 * 60_000;
 const RETIRE_GRACE_MS = 2_000;
 
 export const generateClientOrderId = (): string => {
@@ -272,6 +276,15 @@ class Client implements EngineClient {
     this.resync();
     const plannedMs = this.options.plannedReconnectMs ?? DEFAULT_PLANNED_RECONNECT_MS;
     if (plannedMs > 0) this.later(plannedMs, () => this.plannedReconnect(conn), true);
+    const keepaliveMs = this.options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    if (keepaliveMs > 0) {
+      const ping = (): void => {
+        if (this.closedByCaller || this.conn !== conn || conn.retired) return;
+        this.sendNow({ action: 'ping' });
+        this.later(keepaliveMs, ping, true);
+      };
+      this.later(keepaliveMs, ping, true);
+    }
   }
 
   private plannedReconnect(conn: Conn): void {

@@ -66,6 +66,21 @@ const setup = async (onMessage: Parameters<typeof fakeEngine>[0], extra: { onPro
 };
 
 describe('client SDK', () => {
+  it('pings on the keepalive interval while open, and a pong is no protocol error', async () => {
+    const problems: ProtocolProblem[] = [];
+    const engine = await fakeEngine((socket, message) => {
+      if (message.action === 'ping') send(socket, { type: 'pong', at: new Date().toISOString() });
+    });
+    cleanups.push(engine.close);
+    const client = await connect({ url: engine.url, apiKey: 'k-test', keepaliveMs: 30, onProtocolError: (p) => problems.push(p) });
+    cleanups.push(() => client.close());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const pings = engine.received.filter((r) => r.message.action === 'ping').length;
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(pings).toBeLessThanOrEqual(8);
+    expect(problems).toEqual([]);
+  });
+
   it('runs an order from pending to confirmed, frames in seq order, de-duplicated', async () => {
     const problems: ProtocolProblem[] = [];
     const { engine, client } = await setup(
