@@ -24,27 +24,42 @@ const execute = async (ctx: EngineContext, orderId: string) => {
   return executeOrderMessage(ctx, { messageId: message!.messageId, body: message!.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
 };
 
+/** Executes the order's message, and again after each retry's backoff, as the queue would redeliver it. */
+const executeUntilDone = async (ctx: EngineContext, orderId: string): Promise<void> => {
+  const [message] = (await takeMessages(sqs, ordersUrl, 1)).filter((m) => m.body.includes(orderId));
+  expect(message).toBeDefined();
+  for (let receiveCount = 1; receiveCount <= 5; receiveCount++) {
+    const outcome = await executeOrderMessage(ctx, { messageId: message!.messageId, body: message!.body, receiveCount, deadlineMs: Date.now() + 25_000 });
+    if (outcome.kind === 'done') return;
+    await new Promise((resolve) => setTimeout(resolve, (outcome as { visibilitySeconds: number }).visibilitySeconds * 1000));
+  }
+  throw new Error(`order ${orderId} not done after 5 receives`);
+};
+
 beforeAll(() => useEngineEnv());
 beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
 
 describe('rebroadcast', () => {
-  it('transactions dropped on their first send land on a rebroadcast within the blockhash life, one transaction each', async () => {
-    // 60 % of sends dropped: of 8 orders, some first sends are all but certain to drop (0.4^8 that none does).
+  it('transactions dropped on their first send land on a rebroadcast, within the blockhash life', async () => {
+    // 60 % of no-fee sends dropped: of 8 orders, some first sends are all but certain to drop (0.4^8 that none does).
+    // (A priority fee would make drops rarer: "auto" bids the 75th percentile, which drops 8 % as often.)
     const ctx = engineWith({ MOCK_FAILURE_RATES: 'blockhashExpired=0.6' });
     let landedByRebroadcast = 0;
     for (let n = 0; n < 8; n++) {
-      const orderId = await placeTestOrder(ctx, { clientOrderId: `rebroadcast-${n}-${Date.now()}` });
-      const started = Date.now();
-      expect(await execute(ctx, orderId)).toEqual({ kind: 'done' });
+      const orderId = await placeTestOrder(ctx, { clientOrderId: `rebroadcast-${n}-${Date.now()}`, priorityFee: 'none' });
+      await executeUntilDone(ctx, orderId);
       const frames = framesOf(await drainStatusFrames(sqs), orderId);
-      expect(frames.map((frame) => frame.status)).toEqual(['routing', 'building', 'submitted', 'confirmed']);
-      expect(Date.now() - started).toBeLessThan(2_500);
-      const signatures = await ctx.ledger.signaturesOf(orderId);
-      expect(signatures).toHaveLength(1);
-      const record = await ctx.ledger.get(signatures[0] as string);
-      // A first send lands within ~20 ms here; one that took a rebroadcast interval or more was landed by a rebroadcast.
-      if ((record?.landsAtMs as number) - (record?.sentAtMs as number) >= ctx.profile.rebroadcastMs) landedByRebroadcast++;
+      // Confirmed, by a transaction that landed before its blockhash expired (a cold first order may also meet a
+      // preflight refusal of a blockhash that aged while the stack warmed up: that records nothing and retries).
+      expect(frames.at(-1)?.status).toBe('confirmed');
+      for (const signature of await ctx.ledger.signaturesOf(orderId)) {
+        const record = await ctx.ledger.get(signature);
+        if (record?.landsAtMs === null || record?.landsAtMs === undefined) continue;
+        expect(record.landsAtMs).toBeLessThan(record.expiresAtMs);
+        // A first send lands within ~20 ms here; one that took a rebroadcast interval or more was landed by a rebroadcast.
+        if (record.landsAtMs - record.sentAtMs >= ctx.profile.rebroadcastMs) landedByRebroadcast++;
+      }
     }
     expect(landedByRebroadcast).toBeGreaterThan(0);
   });
@@ -65,9 +80,9 @@ describe('rebroadcast', () => {
   it('priorityFee "none" bids nothing and pays the base fee; {"maxLamports"} caps what it pays', async () => {
     const ctx = engineWith({});
     const none = await placeTestOrder(ctx, { priorityFee: 'none' });
-    await execute(ctx, none);
+    await executeUntilDone(ctx, none);
     const capped = await placeTestOrder(ctx, { priorityFee: { maxLamports: 3 } });
-    await execute(ctx, capped);
+    await executeUntilDone(ctx, capped);
     const frames = await drainStatusFrames(sqs);
     const submittedNone = framesOf(frames, none).find((frame) => frame.status === 'submitted');
     expect(submittedNone?.meta.priorityFee).toMatchObject({ microLamportsPerCu: 0 });
