@@ -35,7 +35,7 @@ const layerRules = () => [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.serverless/**', '.serverless-ci/**', '.esbuild/**', 'bench/results/**', '.data/**'] },
+  { ignores: ['node_modules/**', '.serverless/**', '.serverless-ci/**', '.esbuild/**', 'bench/results/**', '.data/**', 'web/dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,3 +1,5 @@
 // serverless.yml `plugins`: offline runs the TypeScript handlers through tsx, so nothing is bundled locally; every
 // other command (package, deploy) bundles them with serverless-esbuild, since Lambda cannot run .ts (embedded-stack.md P17).
-module.exports = () => (process.argv.includes('offline') ? ['serverless-offline'] : ['serverless-esbuild', 'serverless-offline']);
+// Before serverless-esbuild packs, ./infra/web-assets-plugin.cjs builds the web ticket's files for the `web` function.
+module.exports = () =>
+  process.argv.includes('offline') ? ['serverless-offline'] : ['./infra/web-assets-plugin.cjs', 'serverless-esbuild', 'serverless-offline'];

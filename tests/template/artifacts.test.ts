@@ -19,7 +19,11 @@ describe('function artifacts', () => {
   });
 
   it.each(functions.map((fn) => [fn.key, fn] as const))('%s carries only its handler: one minified ES module bundle and its source map', (_key, fn) => {
-    const entries = readZip(fn.artifact);
+    // The web function also carries the files it serves (web/dist, built before packaging); nothing else does.
+    const all = readZip(fn.artifact);
+    const assets = all.filter((e) => e.name.startsWith('web/dist/')).map((e) => e.name).sort();
+    expect(assets).toEqual(fn.key === 'web' ? ['web/dist/asyncapi.json', 'web/dist/index.html', 'web/dist/openapi.json', 'web/dist/ticket.js'] : []);
+    const entries = all.filter((e) => !e.name.startsWith('web/dist/'));
     const stem = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
     expect(entries.map((e) => e.name).sort()).toEqual([`${stem}.mjs`, `${stem}.mjs.map`]);
     expect(entries.every((e) => e.name.startsWith(`${handlerDir(fn.handler)}/`))).toBe(true);
