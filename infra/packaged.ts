@@ -21,7 +21,15 @@ export interface PackagedFunction {
   deployTimeEnvironment: string[];
   memorySize: number;
   timeout: number;
+  /** Folders the function carries beside its handler's (serverless.yml `package.patterns`). */
+  extraFolders: string[];
 }
+
+/**
+ * The folders a function's zip may carry besides its own handler folder: what its `package.patterns` in
+ * serverless.yml adds (the package state does not record patterns). tests/template/artifacts.test.ts checks the zips.
+ */
+const EXTRA_FOLDERS: Record<string, string[]> = { web: ['web/dist'] };
 
 export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 const STATE_FILE = 'serverless-state.json';
@@ -67,6 +75,7 @@ export const packagedFunctions = (dir: string): PackagedFunction[] => {
       deployTimeEnvironment,
       memorySize: properties.MemorySize ?? 1024,
       timeout: properties.Timeout ?? 6,
+      extraFolders: EXTRA_FOLDERS[key] ?? [],
     };
   });
 };
@@ -98,9 +107,9 @@ export const unpackFunctions = (dir: string, root: string): UnpackedFunction[] =
   const written = new Map<string, string>();
   return packagedFunctions(dir).map((fn) => {
     const entries = readZip(fn.artifact);
-    const own = handlerDir(fn.handler);
-    const foreign = entries.filter((e) => !e.name.startsWith(`${own}/`)).map((e) => e.name);
-    if (foreign.length > 0) throw new Error(`${basename(fn.artifact)} carries files outside ${own}/: ${foreign.join(', ')}`);
+    const own = [handlerDir(fn.handler), ...fn.extraFolders].map((folder) => `${folder}/`);
+    const foreign = entries.filter((e) => !own.some((folder) => e.name.startsWith(folder))).map((e) => e.name);
+    if (foreign.length > 0) throw new Error(`${basename(fn.artifact)} carries files outside ${own.join(', ')}: ${foreign.join(', ')}`);
     for (const entry of entries) {
       const previous = written.get(entry.name);
       if (previous) throw new Error(`${entry.name} is in both ${previous} and ${basename(fn.artifact)}`);

@@ -23,6 +23,7 @@ describe('function artifacts', () => {
     const all = readZip(fn.artifact);
     const assets = all.filter((e) => e.name.startsWith('web/dist/')).map((e) => e.name).sort();
     expect(assets).toEqual(fn.key === 'web' ? ['web/dist/asyncapi.json', 'web/dist/index.html', 'web/dist/openapi.json', 'web/dist/ticket.js'] : []);
+    expect(fn.extraFolders).toEqual(fn.key === 'web' ? ['web/dist'] : []);
     const entries = all.filter((e) => !e.name.startsWith('web/dist/'));
     const stem = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
     expect(entries.map((e) => e.name).sort()).toEqual([`${stem}.mjs`, `${stem}.mjs.map`]);
