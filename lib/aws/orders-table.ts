@@ -9,6 +9,12 @@ import type { PriorityFeePolicy } from '../orders/request';
 
 /** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
 export interface StoredOrderRequest {
+  /** Absent: market. */
+  type?: 'limit' | 'snipe';
+  /** Canonical decimal string, counter token per unit of the asset (PROTOCOL.md v2). */
+  limitPrice?: string;
+  /** limit and snipe: when the resting order ends `expired`. */
+  expiresAtMs?: number;
   side: 'buy' | 'sell';
   tokenIn: string;
   tokenOut: string;

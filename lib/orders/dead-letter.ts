@@ -2,6 +2,7 @@ import { StaleWriteError } from '../errors';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import type { EngineContext } from '../engine';
 import { failOrder } from './outcomes';
+import { isTerminal } from './state-machine';
 import { parseOrderMessage } from './order-message';
 import { OrderExecution, type OrderDelivery } from './execute-order';
 import { log, withLogContext } from '../log';
@@ -25,7 +26,7 @@ const settle = async (ctx: EngineContext, delivery: OrderDelivery, parsed: Retur
     log.error('dead letter names an unknown order', { messageId: delivery.messageId, orderId: parsed.data.orderId });
     return { kind: 'done' };
   }
-  if (order.status === 'confirmed' || order.status === 'failed') return { kind: 'done' };
+  if (isTerminal(order.status)) return { kind: 'done' };
   log.warn('settling a dead-lettered order', { orderId: order.orderId, status: order.status, lastError: order.lastError });
   const execution = new OrderExecution(ctx, { ...delivery, deadlineMs: ctx.now() }, true);
   try {

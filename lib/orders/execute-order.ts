@@ -8,6 +8,7 @@ import type { SentTransaction, SignedTransaction, TxFees } from '../chain/port';
 import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
+import { isTerminal } from './state-machine';
 import { retryDelayFor } from './backoff';
 import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
 import { priorityFeeBid } from './priority-fee';
@@ -87,7 +88,7 @@ export class OrderExecution {
     if (!order) return this.poison(`order ${orderId} does not exist`);
 
     try {
-      if (order.status === 'confirmed' || order.status === 'failed') {
+      if (isTerminal(order.status)) {
         log.debug('order already terminal; dropping its message', { orderId: order.orderId, status: order.status });
         return { kind: 'done' };
       }

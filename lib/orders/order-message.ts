@@ -8,6 +8,9 @@ export const placedOrderSchema = z.object({
   owner: z.string().min(1),
   clientOrderId: z.string().optional(),
   request: z.object({
+    type: z.enum(['limit', 'snipe']).optional(),
+    limitPrice: z.string().optional(),
+    expiresAtMs: z.number().optional(),
     side: z.enum(['buy', 'sell']),
     tokenIn: z.string(),
     tokenOut: z.string(),

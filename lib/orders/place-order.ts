@@ -19,6 +19,9 @@ import { log, withLogContext } from '../log';
 const REENQUEUE_STALE_PENDING_AFTER_MS = 10_000;
 
 export const wireOrderOf = (order: ValidatedOrder): Record<string, unknown> => ({
+  ...(order.type !== undefined ? { type: order.type } : {}),
+  ...(order.limitPrice !== undefined ? { limitPrice: order.limitPrice } : {}),
+  ...(order.expiresAtMs !== undefined ? { expiresAt: new Date(order.expiresAtMs).toISOString() } : {}),
   side: order.side,
   tokenIn: order.tokenIn.symbol,
   tokenOut: order.tokenOut.symbol,
@@ -100,6 +103,9 @@ const place = async (
     owner,
     ...(order.clientOrderId ? { clientOrderId: order.clientOrderId } : {}),
     request: {
+      ...(order.type !== undefined ? { type: order.type } : {}),
+      ...(order.limitPrice !== undefined ? { limitPrice: order.limitPrice } : {}),
+      ...(order.expiresAtMs !== undefined ? { expiresAtMs: order.expiresAtMs } : {}),
       side: order.side,
       tokenIn: order.tokenIn.symbol,
       tokenOut: order.tokenOut.symbol,
@@ -180,12 +186,16 @@ const place = async (
 };
 
 /**
- * Whether two requests are the same order: side, tokens, amount (base units), slippage and priority fee, and the test hooks' forced
- * failures. Only an identical request may be answered with an existing order (a retry of the same send).
+ * Whether two requests are the same order: type, limit price, side, tokens, amount (base units), slippage and priority
+ * fee, and the test hooks' forced failures. Only an identical request may be answered with an existing order (a retry
+ * of the same send). `expiresAt` is not compared: its default moves with the clock, so a resend of the same order
+ * without one would never match.
  */
 export const sameOrderRequest = (a: StoredOrderRequest, b: StoredOrderRequest): boolean => {
   const failures = (r: StoredOrderRequest): string => JSON.stringify(Object.entries(r.mockFailures ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
   return (
+    (a.type ?? 'market') === (b.type ?? 'market') &&
+    a.limitPrice === b.limitPrice &&
     a.side === b.side &&
     a.tokenIn === b.tokenIn &&
     a.tokenOut === b.tokenOut &&

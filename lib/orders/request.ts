@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RequestError, isEngineError, type ValidationIssue } from '../errors';
 import { resolveToken, parseUiAmount, type Token } from '../tokens';
 import { FORCEABLE_FAILURES, type ForcedFailure } from '../chain/forced-failures';
+import { formatLimitPrice, parseLimitPrice } from './limit-price';
 
 
 const amountSchema = z.union([z.number(), z.string().trim().min(1, 'must not be empty')], {
@@ -42,6 +43,19 @@ export const priorityFeeSchema = z.union(
 );
 export type PriorityFeePolicy = z.infer<typeof priorityFeeSchema>;
 
+/** PROTOCOL.md v2 order types: `market` (the default) runs at once; `limit` and `snipe` rest `open` until they trigger. */
+export const ORDER_TYPES = ['market', 'limit', 'snipe'] as const;
+export type OrderType = (typeof ORDER_TYPES)[number];
+
+/** PROTOCOL.md v2 `expiresAt`: a resting order lives 24 h unless told otherwise, and at most 30 days. */
+export const DEFAULT_RESTING_LIFETIME_MS = 24 * 3600_000;
+export const MAX_RESTING_LIFETIME_MS = 30 * 24 * 3600_000;
+
+const orderIdSchema = z.string({ error: 'must be a string' }).regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an order id');
+const clientOrderIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]');
+
 /*
  * Unknown keys are rejected rather than ignored: a trading client that misspells `slippage` must hear about it,
  * not silently trade at the default tolerance.
@@ -49,10 +63,10 @@ export type PriorityFeePolicy = z.infer<typeof priorityFeeSchema>;
 const executeSchema = z.strictObject({
   action: z.literal('execute'),
   ...orderFields,
-  clientOrderId: z
-    .string({ error: 'must be a string' })
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]')
-    .optional(),
+  type: z.enum(ORDER_TYPES, { error: 'must be "market", "limit" or "snipe"' }).optional(),
+  limitPrice: amountSchema.optional(),
+  expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional(),
+  clientOrderId: clientOrderIdSchema.optional(),
   priorityFee: priorityFeeSchema.optional(),
   mockFailures: z.record(z.string().regex(/^[1-9]$/, 'keys are attempt numbers 1-9'), z.enum(FORCEABLE_FAILURES)).optional(),
 });
@@ -61,14 +75,33 @@ const quoteSchema = z.strictObject({ action: z.literal('quote'), ...orderFields 
 
 const subscribeSchema = z.strictObject({
   action: z.literal('subscribe'),
-  orderId: z.string({ error: 'must be a string' }).regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an order id'),
+  orderId: orderIdSchema,
   /** PROTOCOL.md v2: replay every frame with seq >= fromSeq first (absent: the current frame only, as v1). */
   fromSeq: z.number({ error: 'must be an integer >= 1' }).int('must be an integer >= 1').min(1, 'must be an integer >= 1').optional(),
 });
 
 const pingSchema = z.strictObject({ action: z.literal('ping') });
 
+/** PROTOCOL.md v2 `cancel`: by orderId or by clientOrderId, exactly one of them. */
+const cancelSchema = z
+  .strictObject({ action: z.literal('cancel'), orderId: orderIdSchema.optional(), clientOrderId: clientOrderIdSchema.optional() })
+  .refine((m) => (m.orderId === undefined) !== (m.clientOrderId === undefined), { error: 'name the order by exactly one of orderId or clientOrderId', path: ['orderId'] });
+
+/** PROTOCOL.md v2 `orders`: the caller's orders, newest first, a page at a time. */
+const ordersSchema = z.strictObject({
+  action: z.literal('orders'),
+  status: z.enum(['open', 'closed', 'all'], { error: 'must be "open", "closed" or "all"' }).default('all'),
+  limit: z.number({ error: 'must be an integer 1-100' }).int('must be an integer 1-100').min(1, 'must be an integer 1-100').max(100, 'must be an integer 1-100').default(50),
+  cursor: z.string({ error: 'must be the cursor of a previous answer' }).min(1).max(1024).optional(),
+});
+
 export interface ValidatedOrder {
+  /** Absent: market. */
+  type?: 'limit' | 'snipe' | undefined;
+  /** Canonical decimal string (formatLimitPrice); limit: required, snipe: optional worst price. */
+  limitPrice?: string | undefined;
+  /** limit and snipe: when the resting order ends `expired`. */
+  expiresAtMs?: number | undefined;
   side: 'buy' | 'sell';
   tokenIn: Token;
   tokenOut: Token;
@@ -123,12 +156,32 @@ const validateOrderFields = (fields: z.infer<z.ZodObject<typeof orderFields>>): 
   return { side: fields.side, tokenIn, tokenOut, amountIn, slippageBps: Math.round(fields.slippage * 100) };
 };
 
-export const validateExecute = (body: unknown, options: { testHooks: boolean }): ValidatedOrder => {
+/** type, limitPrice and expiresAt (PROTOCOL.md v2 "Order types"); a market order carries neither of the two. */
+const restingFields = (parsed: z.infer<typeof executeSchema>, nowMs: number): Pick<ValidatedOrder, 'type' | 'limitPrice' | 'expiresAtMs'> => {
+  const type = parsed.type ?? 'market';
+  if (type === 'market') {
+    const misplaced = (['limitPrice', 'expiresAt'] as const).filter((key) => parsed[key] !== undefined);
+    if (misplaced.length > 0) throw validationFailed(misplaced.map((path) => ({ path, message: 'only for "limit" and "snipe" orders' })));
+    return {};
+  }
+  if (type === 'limit' && parsed.limitPrice === undefined) throw validationFailed([{ path: 'limitPrice', message: 'required for a limit order' }]);
+  const limitPrice = parsed.limitPrice === undefined ? undefined : formatLimitPrice(parseLimitPrice(parsed.limitPrice));
+  let expiresAtMs = nowMs + DEFAULT_RESTING_LIFETIME_MS;
+  if (parsed.expiresAt !== undefined) {
+    expiresAtMs = Date.parse(parsed.expiresAt);
+    if (expiresAtMs <= nowMs) throw validationFailed([{ path: 'expiresAt', message: 'is in the past' }]);
+    if (expiresAtMs > nowMs + MAX_RESTING_LIFETIME_MS) throw validationFailed([{ path: 'expiresAt', message: 'at most 30 days ahead' }]);
+  }
+  return { type, ...(limitPrice !== undefined ? { limitPrice } : {}), expiresAtMs };
+};
+
+export const validateExecute = (body: unknown, options: { testHooks: boolean; nowMs?: number }): ValidatedOrder => {
   const parsed = parseWith(executeSchema, body);
   if (parsed.mockFailures && !options.testHooks) {
     throw validationFailed([{ path: 'mockFailures', message: 'test hooks are not enabled on this engine' }]);
   }
   return {
+    ...restingFields(parsed, options.nowMs ?? Date.now()),
     ...validateOrderFields(parsed),
     clientOrderId: parsed.clientOrderId,
     ...(parsed.priorityFee !== undefined ? { priorityFee: parsed.priorityFee } : {}),
@@ -142,7 +195,24 @@ export const validateSubscribe = (body: unknown): { orderId: string; fromSeq?: n
 
 export const validatePing = (body: unknown): void => void parseWith(pingSchema, body);
 
+export type CancelRequest = { orderId: string; clientOrderId?: undefined } | { orderId?: undefined; clientOrderId: string };
+export const validateCancel = (body: unknown): CancelRequest => {
+  const { orderId, clientOrderId } = parseWith(cancelSchema, body);
+  return orderId !== undefined ? { orderId } : { clientOrderId: clientOrderId as string };
+};
+
+export type OrdersRequest = Omit<z.infer<typeof ordersSchema>, 'action'>;
+export const validateOrders = (body: unknown): OrdersRequest => {
+  const { action: _action, ...request } = parseWith(ordersSchema, body);
+  return request;
+};
+
 export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping'] as const;
 
 /** The request messages' schemas, as the published contract describes them (infra/asyncapi.ts). */
-export const REQUEST_SCHEMAS = { execute: executeSchema, quote: quoteSchema, subscribe: subscribeSchema, ping: pingSchema } as const;
+export const REQUEST_SCHEMAS = {
+  execute: executeSchema,
+  quote: quoteSchema,
+  subscribe: subscribeSchema,
+  ping: pingSchema,
+} as const;

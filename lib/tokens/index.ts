@@ -37,15 +37,15 @@ export const U64_MAX = (1n << 64n) - 1n;
 const DECIMAL_RE = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const LEADING_DOT_RE = /^\.(\d+)(?:[eE]([+-]?\d+))?$/;
 
-function invalid(message: string): never {
-  throw new RequestError('VALIDATION_FAILED', `amount: ${message}`, [{ path: 'amount', message }]);
+function invalid(message: string, path = 'amount'): never {
+  throw new RequestError('VALIDATION_FAILED', `${path}: ${message}`, [{ path, message }]);
 }
 
 /**
  * Splits a decimal literal into integer digits and a power-of-ten exponent, exactly, so that exponent notation
  * (String(1e-7) === "1e-7") never goes through float multiplication.
  */
-function toDigitsAndExponent(text: string): { digits: string; exp: number } {
+function toDigitsAndExponent(text: string, path = 'amount'): { digits: string; exp: number } {
   let m = DECIMAL_RE.exec(text);
   let intPart: string;
   let fracPart: string;
@@ -56,14 +56,14 @@ function toDigitsAndExponent(text: string): { digits: string; exp: number } {
     expText = m[3];
   } else {
     m = LEADING_DOT_RE.exec(text);
-    if (!m) invalid('must be a positive decimal number');
+    if (!m) invalid('must be a positive decimal number', path);
     intPart = '0';
     fracPart = m[1] ?? '';
     expText = m[2];
   }
   // A 6-digit exponent bound keeps "1e999999999" from allocating huge strings; such values are out of u64 range anyway.
   const exp = expText === undefined ? 0 : Number(expText);
-  if (!Number.isSafeInteger(exp) || Math.abs(exp) > 1000) invalid('exponent out of range');
+  if (!Number.isSafeInteger(exp) || Math.abs(exp) > 1000) invalid('exponent out of range', path);
   return { digits: intPart + fracPart, exp: exp - fracPart.length };
 }
 
@@ -98,6 +98,27 @@ export function parseUiAmount(value: number | string, token: Token): bigint {
   const base = mantissa * 10n ** BigInt(shift);
   if (base > U64_MAX) invalid('exceeds the u64 maximum');
   return base;
+}
+
+/**
+ * A positive decimal (JS number through its shortest round-trip spelling, or a decimal string) as the exact ratio
+ * num / 10^scale, trailing zeros stripped: how a price such as `limitPrice` enters the engine without a float.
+ */
+export function parsePositiveDecimal(value: number | string, path: string): { num: bigint; scale: number } {
+  if (typeof value === 'number' && (!Number.isFinite(value) || value <= 0)) invalid('must be > 0', path);
+  const text = String(value).trim();
+  if (text.length === 0 || text.length > 64) invalid('must be a positive decimal number', path);
+  const { digits, exp } = toDigitsAndExponent(text, path);
+  let num = BigInt(digits);
+  let shift = exp;
+  while (num !== 0n && num % 10n === 0n) {
+    num /= 10n;
+    shift += 1;
+  }
+  if (num === 0n) invalid('must be > 0', path);
+  // Forty digits either side are more than any price between two u64 amounts of tokens of at most 18 decimals needs.
+  if (Math.abs(shift) > 40 || num.toString().length > 40) invalid('out of range', path);
+  return shift >= 0 ? { num: num * 10n ** BigInt(shift), scale: 0 } : { num, scale: -shift };
 }
 
 /** Exact base units to a UI decimal string, trailing zeros trimmed ("1.5", "100", "0.000001"). */

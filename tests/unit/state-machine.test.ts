@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canTransition, nextVersion, ORDER_STATUSES, isTerminal, type OrderStatus } from '../../lib/orders/state-machine';
+import { CANCELLABLE_STATUSES, EXECUTING_STATUSES, canTransition, nextVersion, ORDER_STATUSES, isTerminal, type OrderStatus, type OrderVersion } from '../../lib/orders/state-machine';
 import { StaleWriteError } from '../../lib/errors';
 
 describe('order state machine', () => {
@@ -28,7 +28,7 @@ describe('order state machine', () => {
 
   it('never leaves a terminal state', () => {
     fc.assert(
-      fc.property(fc.constantFrom('confirmed', 'failed'), fc.constantFrom(...ORDER_STATUSES), (from, to) => {
+      fc.property(fc.constantFrom('confirmed', 'failed', 'cancelled', 'expired'), fc.constantFrom(...ORDER_STATUSES), (from, to) => {
         expect(canTransition(from as OrderStatus, to)).toBe(false);
       }),
     );
@@ -41,5 +41,57 @@ describe('order state machine', () => {
   it('forbids skipping stages', () => {
     expect(() => nextVersion({ status: 'pending', seq: 1, attempt: 1 }, 'submitted')).toThrow(StaleWriteError);
     expect(() => nextVersion({ status: 'routing', seq: 2, attempt: 1 }, 'confirmed')).toThrow(StaleWriteError);
+  });
+
+  /** A random walk through the machine: each step asks for any status; a forbidden one is refused and changes nothing. */
+  const walk = (steps: OrderStatus[]): OrderVersion[] => {
+    let version: OrderVersion = { status: 'pending', seq: 1, attempt: 1 };
+    const seen = [version];
+    for (const to of steps) {
+      const attempt = to === 'pending' || (to === 'open' && EXECUTING_STATUSES.has(version.status)) ? version.attempt + 1 : version.attempt;
+      try {
+        version = nextVersion(version, to, attempt);
+        seen.push(version);
+      } catch (error) {
+        expect(error).toBeInstanceOf(StaleWriteError);
+      }
+    }
+    return seen;
+  };
+
+  it('from any reachable state, no sequence of events leaves a terminal state', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...ORDER_STATUSES), { maxLength: 40 }), (steps) => {
+        const seen = walk(steps);
+        const firstTerminal = seen.findIndex((v) => isTerminal(v.status));
+        if (firstTerminal >= 0) expect(seen.length - 1).toBe(firstTerminal);
+        seen.forEach((v, i) => expect(v.seq).toBe(i + 1));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a cancelled or expired order never reaches submitted', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...ORDER_STATUSES), { maxLength: 40 }), (steps) => {
+        const statuses = walk(steps).map((v) => v.status);
+        const ended = statuses.findIndex((s) => s === 'cancelled' || s === 'expired');
+        if (ended >= 0) expect(statuses.slice(ended)).not.toContain('submitted');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('rests a limit order in open, and an attempt that fails sends it back to open with a higher attempt', () => {
+    let version = nextVersion({ status: 'pending', seq: 1, attempt: 1 }, 'open');
+    expect(version).toEqual({ status: 'open', seq: 2, attempt: 1 });
+    version = nextVersion(nextVersion(version, 'routing'), 'building');
+    expect(() => nextVersion(version, 'open', 1)).toThrow(StaleWriteError);
+    expect(nextVersion(version, 'open', 2)).toEqual({ status: 'open', seq: 5, attempt: 2 });
+  });
+
+  it('cancels only what nobody executes: pending and open', () => {
+    for (const status of ORDER_STATUSES) expect(canTransition(status, 'cancelled')).toBe(CANCELLABLE_STATUSES.has(status));
+    for (const status of ORDER_STATUSES) expect(canTransition(status, 'expired')).toBe(status === 'open');
   });
 });
