@@ -18,6 +18,8 @@ import { MockVenueQuoter, type VenueQuoter } from './routing/quoter';
 import { mockProfile, type MockProfile } from './chain/profile';
 import { setLogLevel } from './log';
 import { setMarketSeed } from './venues/market';
+import { LaunchBook } from './chain/launches';
+import { LaunchStoreTable } from './aws/launch-store';
 
 /** Everything a use case needs, built once per process from the parsed configuration. */
 export interface EngineContext {
@@ -35,6 +37,8 @@ export interface EngineContext {
   quoter: VenueQuoter;
   /** The Solana cluster, as an RPC client sees it. */
   chain: ChainPort;
+  /** Pool launches on the mock chain (lib/chain/launches.ts): the schedule, mockLaunch, creation events. */
+  launches: LaunchBook;
   now: () => number;
 }
 
@@ -77,6 +81,7 @@ export const createEngineContext = (config: EngineConfig, options: EngineContext
     profile,
     quoter: new MockVenueQuoter(profile, config.MOCK_SEED, now),
     chain: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
+    launches: new LaunchBook({ seed: config.MOCK_SEED, store: new LaunchStoreTable(config.LEDGER_TABLE, aws.dynamo), now }),
     now,
   };
 };

@@ -29,7 +29,16 @@ export const VENUE_ERROR_CODES = [
 export type VenueErrorCode = (typeof VENUE_ERROR_CODES)[number];
 
 /** Codes of a failure on the chain: at preflight, at send, or at landing (the program's error). */
-export const CHAIN_ERROR_CODES = ['BLOCKHASH_EXPIRED', 'RPC_TIMEOUT', 'SLIPPAGE_EXCEEDED', 'INSUFFICIENT_LIQUIDITY', 'INVALID_TRANSACTION', 'INTERNAL'] as const;
+export const CHAIN_ERROR_CODES = [
+  'BLOCKHASH_EXPIRED',
+  'RPC_TIMEOUT',
+  'SLIPPAGE_EXCEEDED',
+  'INSUFFICIENT_LIQUIDITY',
+  /** A swap on a launched pool before its open time: the program refuses it (the transaction lands and pays its fee). */
+  'POOL_NOT_OPEN',
+  'INVALID_TRANSACTION',
+  'INTERNAL',
+] as const;
 export type ChainErrorCode = (typeof CHAIN_ERROR_CODES)[number];
 
 /** Codes of a persistence or transport failure. */

@@ -18,6 +18,7 @@ import {
 } from './landing-model';
 import { blockhashForSlot, transactionSignature } from './signature';
 import type { ForcedFailure } from './forced-failures';
+import { launchOf, type LaunchSpec } from '../venues/launched';
 import type { BuildTransactionArgs, BuiltTransaction, ChainPort, ConfirmationHints, RecentFee, SentTransaction, SignedTransaction, TxFees, TxOutcome } from './port';
 
 export type { ForcedFailure } from './forced-failures';
@@ -63,6 +64,8 @@ export interface TxRecord {
   microLamportsPerCu?: number;
   /** Set once a reader saw it expire without landing: from then on no rebroadcast may land it. */
   sealed?: boolean;
+  /** The launched token's pool the swap goes through (absent for the seeded market's pairs). */
+  launch?: LaunchSpec;
 }
 
 /** What a landed record paid. */
@@ -162,6 +165,8 @@ export function buildSignedTransaction(args: {
     microLamportsPerCu: args.computeBudget?.microLamportsPerCu ?? 0,
   };
   if (args.forcedFailure !== undefined) req.forcedFailure = args.forcedFailure;
+  const launch = launchOf(args.order.tokenOut) ?? launchOf(args.order.tokenIn);
+  if (launch !== undefined) req.launch = launch;
   return req;
 }
 
@@ -499,6 +504,7 @@ export class MockCluster implements ChainPort {
       forcedFailure: forced ?? null,
       computeUnitLimit,
       microLamportsPerCu,
+      ...(tx.launch !== undefined ? { launch: tx.launch } : {}),
     };
   }
 

@@ -3,7 +3,8 @@ import { getMarket, type Dex, type Market, type VenuePool } from '../venues/mark
 import * as ammV4 from '../venues/raydium-amm-v4';
 import * as cpmm from '../venues/raydium-cpmm';
 import * as dlmm from '../venues/meteora-dlmm';
-import { quoteOne, resolvePair, snapshotFor } from '../venues/pools';
+import { dexOf, poolsFor, quoteOne } from '../venues/pools';
+import { isOpenAt, type LaunchSpec } from '../venues/launched';
 import { formatPrice, minAmountOutFor, type OrderSpec, type Route, type RouteLeg } from '../venues/route';
 
 // Landing: re-price on the pool state at landing time (dex-realism.md §7.3 "never replay the quoted amount", §7.4).
@@ -35,6 +36,22 @@ function liquidityFailure(): ProgramFailure {
   return { programId: dlmm.DLMM_PROGRAM_ID, customCode: dlmm.DLMM_ERRORS.pairInsufficientLiquidity, name: 'PairInsufficientLiquidity', message: 'Pair has insufficient liquidity', anchor: true };
 }
 
+/**
+ * A swap on a launched pool before its open time, refused by the program:
+ * - Raydium AMM v4: raydium-io/raydium-amm program/src/processor.rs process_swap_base_in (and the other swaps): a pool
+ *   in status WaitingTrade whose `pool_open_time` is still ahead of the clock's unix_timestamp returns
+ *   AmmError::InvalidStatus, the 23rd variant of program/src/error.rs ("Invalid status."), custom error 22 = 0x16.
+ * - Meteora DLMM: the program's source is not public; the SDK's own quote (MeteoraAg/dlmm-sdk commons/src/quote.rs
+ *   validate_swap_activation) refuses a swap before `activation_point` as "Pair is disabled", and the program's IDL
+ *   (idls/dlmm.json, lb_clmm 0.12.0) names that error PoolDisabled, 6042 = 0x179a ("Pool disabled").
+ */
+function notOpenFailure(launch: LaunchSpec): ProgramFailure {
+  if (launch.dex === 'raydium') {
+    return { programId: ammV4.AMM_V4_PROGRAM_ID, customCode: ammV4.AMM_V4_ERRORS.invalidStatus, name: 'InvalidStatus', message: 'Invalid status.', anchor: false };
+  }
+  return { programId: dlmm.DLMM_PROGRAM_ID, customCode: dlmm.DLMM_ERRORS.poolDisabled, name: 'PoolDisabled', message: 'Pool disabled', anchor: true };
+}
+
 /** Program logs in the real runtime format (dex-realism.md §3.5 Anchor format; §1.2 AMM v4 log line). */
 function programLogs(f: ProgramFailure): string[] {
   const hex = `0x${f.customCode.toString(16)}`;
@@ -44,7 +61,7 @@ function programLogs(f: ProgramFailure): string[] {
   return [`Program ${f.programId} invoke [1]`, body, `Program ${f.programId} failed: custom program error: ${hex}`];
 }
 
-function chainFailure(code: 'SLIPPAGE_EXCEEDED' | 'INSUFFICIENT_LIQUIDITY', f: ProgramFailure, ix: number, extra: Record<string, unknown>): ChainError {
+function chainFailure(code: 'SLIPPAGE_EXCEEDED' | 'INSUFFICIENT_LIQUIDITY' | 'POOL_NOT_OPEN', f: ProgramFailure, ix: number, extra: Record<string, unknown>): ChainError {
   const hex = `0x${f.customCode.toString(16)}`;
   return new ChainError(code, `${f.name} (custom program error ${hex}) in program ${f.programId}`, {
     retryable: false,
@@ -75,16 +92,26 @@ export function executeRouteAt(
   market: Market = getMarket(),
   options: { forceSlippageFailure?: boolean } = {},
 ): ExecutionOutcome {
-  const { pair, direction } = resolvePair(order);
-  const snap = snapshotFor(market, pair, atMs);
+  const { direction, pools, launch } = poolsFor(market, order, atMs);
   const nowSec = Math.floor(atMs / 1000);
   const filled: { dex: Dex; amountIn: bigint; amountOut: bigint }[] = [];
   let total = 0n;
-  let lastPool: VenuePool = snap.raydium;
+  let lastPool: VenuePool = pools[0] as VenuePool;
   for (let i = 0; i < route.legs.length; i++) {
     const leg = route.legs[i] as RouteLeg;
-    const pool: VenuePool = leg.dex === 'raydium' ? snap.raydium : snap.meteora;
+    const pool = pools.find((p) => dexOf(p) === leg.dex);
+    if (!pool) throw new ChainError('INVALID_TRANSACTION', `no ${leg.dex} pool for this pair`, { retryable: false });
     lastPool = pool;
+    if (launch && !isOpenAt(launch, atMs)) {
+      return {
+        ok: false,
+        error: chainFailure('POOL_NOT_OPEN', notOpenFailure(launch), FIRST_SWAP_IX + i, {
+          dex: leg.dex,
+          poolId: pool.id,
+          openTime: new Date(launch.openTime * 1000).toISOString(),
+        }),
+      };
+    }
     const q = quoteOne(pool, leg.amountIn, direction, nowSec);
     if (!q) {
       return { ok: false, error: chainFailure('INSUFFICIENT_LIQUIDITY', liquidityFailure(), FIRST_SWAP_IX + i, { dex: leg.dex, poolId: pool.id }) };

@@ -31,6 +31,8 @@ export interface SignedTransaction {
   microLamportsPerCu?: number;
   /** Test hook (MOCK_TEST_HOOKS): the failure the mock must produce for this transaction. */
   forcedFailure?: ForcedFailure;
+  /** A swap through a launched token's pool names that pool (as a real transaction lists its accounts). */
+  launch?: import('../venues/launched').LaunchSpec;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { formatFixed, formatUiAmount } from '../tokens';
 import { slotAt } from '../chain/clock';
 import { getMarket, type Dex, type Market, type VenuePool } from '../venues/market';
-import { dexOf, idealOut, quoteAscending, quoteOne, resolvePair, snapshotFor, type SingleQuote } from '../venues/pools';
+import { dexOf, idealOut, poolsFor, quoteAscending, quoteOne, type SingleQuote } from '../venues/pools';
 import { formatPrice, minAmountOutFor, type OrderSpec, type Route, type RouteLeg } from '../venues/route';
 import { VenueError } from '../errors';
 
@@ -39,11 +39,15 @@ function impactString(idealOut: bigint, actualOut: bigint): string {
 // Routing
 
 export function routeOrder(order: OrderSpec, atMs: number, market: Market = getMarket()): RoutingResult {
-  const { pair, direction } = resolvePair(order);
+  const { pairId, direction, pools, launch } = poolsFor(market, order, atMs);
   if (order.amountIn <= 0n) throw new VenueError('INVALID_INPUT', 'amountIn must be positive');
-  const snap = snapshotFor(market, pair, atMs);
-  const nowSec = Math.floor(atMs / 1000);
-  const pools: [VenuePool, VenuePool] = [snap.raydium, snap.meteora];
+  /*
+   * A launched pool that is not open yet is quoted as it will trade at its open time (the pool and its reserves exist):
+   * the program itself refuses a swap landing before then (lib/chain/landing.ts).
+   */
+  const nowSec = launch ? Math.max(Math.floor(atMs / 1000), launch.openTime) : Math.floor(atMs / 1000);
+  const first = pools[0] as VenuePool;
+  const second = pools[1];
   const amountIn = order.amountIn;
 
   // legA[i] = amountIn * i/10 goes to pools[0], the rest to pools[1]; both lists are ascending for the DLMM walk.
@@ -54,8 +58,9 @@ export function routeOrder(order: OrderSpec, atMs: number, market: Market = getM
     aAmounts[i] = a;
     bAmounts[SPLIT_STEPS - i] = amountIn - a;
   }
-  const aOut = quoteAscending(pools[0], aAmounts, direction, nowSec);
-  const bOut = quoteAscending(pools[1], bAmounts, direction, nowSec);
+  const aOut = quoteAscending(first, aAmounts, direction, nowSec);
+  // One pool only (a launched token's): the other side of every split cannot fill.
+  const bOut = second ? quoteAscending(second, bAmounts, direction, nowSec) : bAmounts.map((b) => (b > 0n ? -1n : 0n));
 
   // Single venues first: a split must strictly beat the best single venue to be chosen.
   const singleA = aOut[SPLIT_STEPS] as bigint;
@@ -80,7 +85,7 @@ export function routeOrder(order: OrderSpec, atMs: number, market: Market = getM
     }
   }
   if (bestI < 0) {
-    throw new VenueError('INSUFFICIENT_LIQUIDITY', `no venue can fill ${formatUiAmount(amountIn, order.tokenIn)} ${order.tokenIn.symbol} on ${pair.id}`, {
+    throw new VenueError('INSUFFICIENT_LIQUIDITY', `no venue can fill ${formatUiAmount(amountIn, order.tokenIn)} ${order.tokenIn.symbol} on ${pairId}`, {
       retryable: false,
     });
   }
@@ -108,10 +113,10 @@ export function routeOrder(order: OrderSpec, atMs: number, market: Market = getM
   const bIn = amountIn - aIn;
   const percentA = bestI * (100 / SPLIT_STEPS);
   for (const [pool, legIn, legOut, percent, single] of [
-    [pools[0], aIn, aOut[bestI] as bigint, percentA, singles[0]],
-    [pools[1], bIn, bOut[SPLIT_STEPS - bestI] as bigint, 100 - percentA, singles[1]],
+    [first, aIn, aOut[bestI] as bigint, percentA, singles[0]],
+    [second, bIn, bOut[SPLIT_STEPS - bestI] as bigint, 100 - percentA, singles[1]],
   ] as const) {
-    if (legIn <= 0n) continue;
+    if (legIn <= 0n || !pool) continue;
     legs.push({ dex: dexOf(pool), percent, amountIn: legIn, amountOut: legOut });
     // Reuse the full quote's net input for a single-venue route; a split leg needs its own fee figure.
     const q = percent === 100 ? single : quoteOne(pool, legIn, direction, nowSec);

@@ -12,7 +12,13 @@ const VA_PER_BIN = 10_000;
 /** Variable fee divisor: ceil(vfc * (va * binStep)^2 / 1e11); dex-realism.md §2.3. */
 const VARIABLE_FEE_DIVISOR = 100_000_000_000n;
 /** Anchor codes; dex-realism.md §2.4. */
-export const DLMM_ERRORS = { exceededAmountSlippageTolerance: 6003, pairInsufficientLiquidity: 6012, invalidBinId: 6001 } as const;
+export const DLMM_ERRORS = {
+  exceededAmountSlippageTolerance: 6003,
+  pairInsufficientLiquidity: 6012,
+  invalidBinId: 6001,
+  // MeteoraAg/dlmm-sdk idls/dlmm.json errors: PoolDisabled (a swap before the pair's activation point).
+  poolDisabled: 6042,
+} as const;
 export const DLMM_PROGRAM_ID = METEORA_DLMM_PROGRAM_ID;
 
 export interface DlmmParams {

@@ -5,6 +5,7 @@ import * as cpmm from './raydium-cpmm';
 import * as dlmm from './meteora-dlmm';
 import type { SwapDirection } from './types';
 import type { OrderSpec } from './route';
+import { isCreatedAt, launchOf, poolOfLaunch, type LaunchSpec } from './launched';
 
 /* The venues behind one interface: quoting a pool of any kind, for routing (the quote) and for landing (the fill). */
 
@@ -87,3 +88,36 @@ export function snapshotFor(market: Market, pair: PairConfig, atMs: number): Poo
   return snap;
 }
 
+
+/** The pools an order can trade on at atMs: the seeded market's pair (both venues), or a launched token's one pool. */
+export interface PairPools {
+  pairId: string;
+  direction: SwapDirection;
+  pools: VenuePool[];
+  /** Set for a launched token's pool. */
+  launch?: LaunchSpec;
+}
+
+/** The launch whose pool trades this pair: the launched token against the launch's quote token. */
+export function launchPairOf(order: Pick<OrderSpec, 'tokenIn' | 'tokenOut'>): { launch: LaunchSpec; direction: SwapDirection } | undefined {
+  const out = launchOf(order.tokenOut);
+  if (out && out.quoteToken === order.tokenIn.symbol && !launchOf(order.tokenIn)) return { launch: out, direction: 'quoteToBase' };
+  const inn = launchOf(order.tokenIn);
+  if (inn && inn.quoteToken === order.tokenOut.symbol && !launchOf(order.tokenOut)) return { launch: inn, direction: 'baseToQuote' };
+  return undefined;
+}
+
+export function poolsFor(market: Market, order: OrderSpec, atMs: number): PairPools {
+  const launched = launchPairOf(order);
+  if (launched) {
+    const { launch, direction } = launched;
+    const pairId = `${launch.symbol}/${launch.quoteToken}`;
+    if (!isCreatedAt(launch, atMs)) {
+      throw new VenueError('NO_ROUTE', `no pool for ${pairId} yet: it is created at ${new Date(launch.createdAtMs).toISOString()}`, { retryable: false });
+    }
+    return { pairId, direction, pools: [poolOfLaunch(launch)], launch };
+  }
+  const { pair, direction } = resolvePair(order);
+  const snap = snapshotFor(market, pair, atMs);
+  return { pairId: pair.id, direction, pools: [snap.raydium, snap.meteora] };
+}

@@ -1,5 +1,6 @@
 import { formatFixed, formatUiAmount, resolveToken, type Token } from '../tokens';
 import type { Dex } from './market';
+import { tokenOfLaunch, type LaunchSpec } from './launched';
 
 /*
  * An order as the venues see it, the route that fills it, and the route's one codec: in memory (bigint base units),
@@ -16,10 +17,21 @@ export interface OrderSpec {
   slippageBps: number;
 }
 
-/** An order as stored (token symbols, amount as a base-unit decimal string), or undefined when a token is not listed. */
-export const orderSpecOf = (stored: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amountIn: string; slippageBps: number }): OrderSpec | undefined => {
-  const tokenIn = resolveToken(stored.tokenIn);
-  const tokenOut = resolveToken(stored.tokenOut);
+/**
+ * An order as stored (token symbols, amount as a base-unit decimal string), or undefined when a token is not listed.
+ * A launched token is not in the list: the stored order (or transaction) carries its launch, pool included.
+ */
+export const orderSpecOf = (stored: {
+  side: 'buy' | 'sell';
+  tokenIn: string;
+  tokenOut: string;
+  amountIn: string;
+  slippageBps: number;
+  launch?: LaunchSpec | undefined;
+}): OrderSpec | undefined => {
+  const resolve = (symbol: string) => resolveToken(symbol) ?? (stored.launch?.symbol === symbol ? tokenOfLaunch(stored.launch) : undefined);
+  const tokenIn = resolve(stored.tokenIn);
+  const tokenOut = resolve(stored.tokenOut);
   if (!tokenIn || !tokenOut) return undefined;
   return { side: stored.side, tokenIn, tokenOut, amountIn: BigInt(stored.amountIn), slippageBps: stored.slippageBps };
 };
