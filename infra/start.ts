@@ -121,6 +121,19 @@ const shutdown = async (code: number): Promise<never> => {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/**
+ * Invokes the limit-order watcher (functions/watcher) until the next minute boundary, where serverless-offline's
+ * `rate(1 minute)` schedule takes over: resting orders are watched from the first second rather than the first minute.
+ * Not awaited: the invocation runs until then.
+ */
+const startWatchingNow = (functionName: string | undefined, lambda: LambdaClient): void => {
+  if (!functionName) throw new Error('serverless.yml declares no watcher function: limit orders would never trigger');
+  const watchUntilMs = Math.ceil((Date.now() + 1) / 60_000) * 60_000;
+  lambda
+    .send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ watchUntilMs })) }))
+    .catch((err: unknown) => log.warn(`could not start the watcher now (the schedule starts it within a minute): ${err instanceof Error ? err.message : String(err)}`));
+};
+
 /** Invokes the sweeper's resume (functions/sweeper): every non-terminal order is enqueued again. */
 const resumeOpenOrders = async (functionName: string | undefined, lambda: LambdaClient): Promise<void> => {
   if (!functionName) throw new Error('serverless.yml declares no sweeper function: cannot resume open orders');
@@ -398,6 +411,8 @@ const main = async (): Promise<void> => {
 
   // Data kept from an earlier run: its queues were in memory, so every non-terminal order is taken up again now.
   if (dataDir) await resumeOpenOrders(config.functions.sweeper?.name, lambda);
+  // The watcher's schedule first fires at the next minute boundary: until then, one invocation watches from now.
+  startWatchingNow(config.functions.watcher?.name, lambda);
 
   // Ready only when every part answers.
   const sqsClient = new SQSClient({ endpoint: sqsEndpoint, region, credentials: dummyCredentials, useQueueUrlAsEndpoint: false });

@@ -61,9 +61,28 @@ export interface OrderItem {
   simulatedMs: number;
   /** Fees paid so far by its transactions that landed (a failed landing pays too): terminal frames' `meta.fees`. */
   feesPaid?: TxFees;
-  /** Present while the order is not terminal: its key in the sparse `openOrders` index the sweeper reads. */
+  /** Present while the order is not terminal and not resting: its key in the sparse `openOrders` index the sweeper reads. */
   openShard?: string;
+  /** Present while a limit order rests `open`: its place in the watcher's `restingByPrice` index (lib/orders/resting.ts). */
+  restKey?: string;
+  restPx?: number;
+  /** Present while the order rests `open`: its place in the watcher's `restingByExpiry` index. */
+  restShard?: string;
+  restExpiresAtMs?: number;
+  /** Attempts that ended on price (the landing's SLIPPAGE_EXCEEDED): a resting order keeps watching after those, they do not use up its attempts. */
+  priceMisses?: number;
 }
+
+/** Where an order resting `open` is indexed for the watcher (absent keys: not in that index). */
+export interface RestingAttributes {
+  restKey?: string;
+  restPx?: number;
+  restShard: string;
+  restExpiresAtMs: number;
+}
+
+/** The item that lists the watcher's index keys that have ever held a resting order (a handful per pair). */
+const WATCHLIST_ID = 'watch#keys';
 
 /** Shards of the `openOrders` index: enough that no single partition takes every open order's writes. */
 export const OPEN_SHARDS = 16;
@@ -163,7 +182,9 @@ export class OrdersTable {
     history: OrderFrame[];
     nowMs: number;
     leaseUntilMs: number;
-    set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder' | 'feesPaid'>>;
+    set?: Partial<Pick<OrderItem, 'tx' | 'lastError' | 'simulatedMs' | 'leaseHolder' | 'feesPaid' | 'priceMisses'>>;
+    /** The order goes to rest (`open`): where the watcher finds it. */
+    resting?: RestingAttributes;
   }): Promise<OrderItem> {
     const names: Record<string, string> = { '#status': 'status', '#seq': 'seq' };
     const values: Record<string, unknown> = {
@@ -194,8 +215,27 @@ export class OrdersTable {
       values[`:${key}`] = value;
       sets.push(`#${key} = :${key}`);
     }
-    // A terminal order leaves the sweeper's index.
-    const removes = isTerminal(params.next.status) ? ' REMOVE openShard' : '';
+    /*
+     * A terminal order leaves the sweeper's index. A resting order is the watcher's: it leaves the sweeper's index while it
+     * rests (the sweeper would otherwise enqueue every order resting for ten minutes, every minute), and comes back
+     * into it when it leaves `open` to execute.
+     */
+    const removed: string[] = [];
+    if (isTerminal(params.next.status) || params.next.status === 'open') removed.push('openShard');
+    if (params.next.status === 'open') {
+      for (const [key, value] of Object.entries(params.resting ?? {})) {
+        names[`#${key}`] = key;
+        values[`:${key}`] = value;
+        sets.push(`#${key} = :${key}`);
+      }
+    } else if (params.expected.status === 'open') {
+      removed.push('restKey', 'restPx', 'restShard', 'restExpiresAtMs');
+      if (!isTerminal(params.next.status)) {
+        values[':openShard'] = openShardOf(params.orderId);
+        sets.push('openShard = :openShard');
+      }
+    }
+    const removes = removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '';
     try {
       const result = await this.client().send(
         new UpdateCommand({
@@ -289,6 +329,62 @@ export class OrdersTable {
       return ids.slice(0, limitPerShard);
     };
     return (await Promise.all(Array.from({ length: OPEN_SHARDS }, (_, shard) => shardIds(shard)))).flat();
+  }
+
+  /** Notes that `keys` have resting orders, so that the watcher queries them (idempotent; the list only grows). */
+  async watchKeys(keys: string[]): Promise<void> {
+    await this.client().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId: WATCHLIST_ID },
+        UpdateExpression: 'ADD #keys :keys SET kind = :kind',
+        ExpressionAttributeNames: { '#keys': 'keys' },
+        ExpressionAttributeValues: { ':keys': new Set(keys), ':kind': 'watchlist' },
+      }),
+    );
+  }
+
+  /** The keys `watchKey` noted. */
+  async watchedKeys(): Promise<string[]> {
+    const out = await this.client().send(new GetCommand({ TableName: this.tableName, Key: { orderId: WATCHLIST_ID }, ConsistentRead: true }));
+    const keys = out.Item?.keys as Set<string> | undefined;
+    return keys ? [...keys] : [];
+  }
+
+  /** Resting orders on `restKey` whose `restPx` is in the range (either bound may be open), as the index holds them. */
+  async restingCandidates(restKey: string, range: { from?: number; to?: number }, limit = 500): Promise<{ orderId: string; request: StoredOrderRequest; seq: number }[]> {
+    const bounds = range.from !== undefined ? ' AND restPx >= :from' : range.to !== undefined ? ' AND restPx <= :to' : '';
+    const found: { orderId: string; request: StoredOrderRequest; seq: number }[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'restingByPrice',
+          KeyConditionExpression: `restKey = :key${bounds}`,
+          ExpressionAttributeValues: { ':key': restKey, ...(range.from !== undefined ? { ':from': range.from } : range.to !== undefined ? { ':to': range.to } : {}) },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          Limit: limit,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push({ orderId: String(item.orderId), request: item.request as StoredOrderRequest, seq: Number(item.seq) });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && found.length < limit);
+    return found;
+  }
+
+  /** Ids of orders resting past their `expiresAt` (the watcher's expiry query, one shard). */
+  async expiredResting(restShard: string, nowMs: number, limit = 500): Promise<string[]> {
+    const page = await this.client().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'restingByExpiry',
+        KeyConditionExpression: 'restShard = :shard AND restExpiresAtMs <= :now',
+        ExpressionAttributeValues: { ':shard': restShard, ':now': nowMs },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map((item) => String(item.orderId));
   }
 
   /** Gives the order back before the visibility timeout ends, so the next delivery may reconcile it at once. */

@@ -27,6 +27,11 @@ const settle = async (ctx: EngineContext, delivery: OrderDelivery, parsed: Retur
     return { kind: 'done' };
   }
   if (isTerminal(order.status)) return { kind: 'done' };
+  if (order.status === 'open') {
+    // A resting order is the watcher's: it triggers it again when its price is there, and ends it at expiresAt.
+    log.warn('dead letter for a resting order; it keeps resting', { orderId: order.orderId });
+    return { kind: 'done' };
+  }
   log.warn('settling a dead-lettered order', { orderId: order.orderId, status: order.status, lastError: order.lastError });
   const execution = new OrderExecution(ctx, { ...delivery, deadlineMs: ctx.now() }, true);
   try {

@@ -9,6 +9,9 @@ import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
 import { isTerminal } from './state-machine';
+import { expiryShardOf, limitFloorOf, restingIndexOf, triggerMeta, RESTING_WATCH_KEY } from './resting';
+import { boundedMinAmountOut } from './limit-price';
+import type { RoutingResult } from '../routing';
 import { retryDelayFor } from './backoff';
 import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
 import { priorityFeeBid } from './priority-fee';
@@ -38,6 +41,9 @@ const specOfOrder = (order: OrderItem): OrderSpec => {
 
 const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | undefined =>
   order.request.mockFailures?.[String(attempt)] as ForcedFailure | undefined;
+
+/** A limit or snipe order: it rests `open` between attempts instead of going back to `pending`. */
+const isResting = (order: OrderItem): boolean => order.request.type !== undefined;
 
 const NO_FEES: TxFees = { baseLamports: 0, priorityLamports: 0, computeUnits: 0 };
 /** Fees add up over an order's landed transactions; `computeUnits` is the last one's limit. */
@@ -92,6 +98,7 @@ export class OrderExecution {
         log.debug('order already terminal; dropping its message', { orderId: order.orderId, status: order.status });
         return { kind: 'done' };
       }
+      if (order.status === 'open' || (order.status === 'pending' && isResting(order))) return await this.considerResting(order);
       if (IN_PROGRESS.has(order.status)) {
         if (this.heldByLiveExecution(order)) {
           /*
@@ -109,6 +116,7 @@ export class OrderExecution {
         order = await this.retryOrFail(order, new EngineError('ATTEMPT_INTERRUPTED', 'the execution of the previous attempt was interrupted', { retryable: true }), {
           immediate: true,
         });
+        // A resting order went back to `open`: the watcher triggers it again when its price is there.
         if (order.status !== 'pending') return { kind: 'done' };
       }
       /*
@@ -162,17 +170,68 @@ export class OrderExecution {
     return { kind: 'retry', visibilitySeconds: 0 };
   }
 
-  private async attempt(order: OrderItem, attempt: number): Promise<RecordOutcome> {
+  /**
+   * A limit or snipe order that is `pending` (just placed) or resting `open` (the watcher saw its price, or its message
+   * came back): past expiresAt it ends `expired`; otherwise the venues are quoted for its full size and, when the route
+   * reaches the limit, that quote starts an attempt (`routing`, conditional on seq: a cancel that wrote first wins). A
+   * price that moved back since the watcher looked leaves the order resting, with no write.
+   */
+  private async considerResting(order: OrderItem): Promise<RecordOutcome> {
+    const { ctx } = this;
+    const { request } = order;
+    const nowMs = ctx.now();
+    if ((request.expiresAtMs ?? Infinity) <= nowMs) {
+      await this.write(order, 'expired', {
+        meta: { expiresAt: new Date(request.expiresAtMs as number).toISOString() },
+        ...(order.status === 'pending' ? { via: { status: 'open', meta: { trigger: triggerMeta(request, { lastPrice: null, atMs: nowMs }) } } } : {}),
+      });
+      return { kind: 'done' };
+    }
+    if (request.type !== 'limit') {
+      if (order.status === 'pending') await this.rest(order, { lastPrice: null, atMs: nowMs });
+      return { kind: 'done' };
+    }
+    const spec = specOfOrder(order);
+    // Keyed by the check's time, not only the attempt: an order checked many times draws its venue latency afresh.
+    const quoted = await ctx.quoter.quote(spec, { orderId: `${order.orderId}@${nowMs}`, attempt: order.attempt, forceVenue5xx: false });
+    const floor = limitFloorOf(request, spec);
+    if (!quoted.ok || floor === undefined || quoted.routing.route.amountOut < floor) {
+      if (order.status === 'pending') await this.rest(order, { lastPrice: quoted.ok ? quoted.routing.route.price : null, atMs: ctx.now() });
+      return { kind: 'done' };
+    }
+    log.info('limit reached; executing', { orderId: order.orderId, price: quoted.routing.route.price, limitPrice: request.limitPrice });
+    return this.attempt(order, order.attempt, { routing: quoted.routing, chainMs: quoted.chainMs });
+  }
+
+  /** Puts the order to rest (`open`) where the watcher finds it: by trigger price (limit) and by expiry. */
+  private async rest(
+    order: OrderItem,
+    check: { lastPrice: string | null; atMs: number },
+    extra: { attempt?: number; lastError?: { code: string; message: string }; set?: Parameters<typeof advance>[3]['set'] } = {},
+  ): Promise<OrderItem> {
+    const index = restingIndexOf(order.request);
+    await this.ctx.orders.watchKeys(index ? [RESTING_WATCH_KEY, index.restKey] : [RESTING_WATCH_KEY]);
+    return this.write(order, 'open', {
+      ...(extra.attempt !== undefined ? { attempt: extra.attempt } : {}),
+      meta: { trigger: triggerMeta(order.request, check), ...(extra.lastError ? { lastError: extra.lastError } : {}) },
+      resting: { ...(index ?? {}), restShard: expiryShardOf(order.orderId), restExpiresAtMs: order.request.expiresAtMs ?? 0 },
+      ...(extra.set ? { set: extra.set } : {}),
+    });
+  }
+
+  private async attempt(order: OrderItem, attempt: number, preQuoted?: { routing: RoutingResult; chainMs: number }): Promise<RecordOutcome> {
     const { ctx } = this;
     const spec = specOfOrder(order);
     const forced = forcedFailureOf(order, attempt);
     this.simulatedMs = order.simulatedMs;
 
-    // routing: both venues quoted in parallel (the slower one bounds the stage).
-    const quoted = await ctx.quoter.quote(spec, { orderId: order.orderId, attempt, forceVenue5xx: forced === 'VENUE_5XX' });
+    // routing: both venues quoted in parallel (the slower one bounds the stage); a triggered resting order brings its quote.
+    const quoted = preQuoted ? ({ ok: true, ...preQuoted } as const) : await ctx.quoter.quote(spec, { orderId: order.orderId, attempt, forceVenue5xx: forced === 'VENUE_5XX' });
     this.simulatedMs += quoted.chainMs;
     if (!quoted.ok) return this.afterFailure(order, attempt, quoted.error);
-    const { routing } = quoted;
+    // PROTOCOL.md v2: a limit order's minAmountOut is never worse than its limit allows.
+    const floor = limitFloorOf(order.request, spec);
+    const routing = floor === undefined ? quoted.routing : { ...quoted.routing, route: { ...quoted.routing.route, minAmountOut: boundedMinAmountOut(quoted.routing.route.minAmountOut, floor) } };
     order = await this.write(order, 'routing', {
       attempt,
       meta: { quotes: quotesToWire(routing, spec) },
@@ -320,6 +379,8 @@ export class OrderExecution {
   private async afterFailure(order: OrderItem, attempt: number, error: unknown, extraMeta: Record<string, unknown> = {}): Promise<RecordOutcome> {
     if (!isEngineError(error)) throw error;
     const updated = await this.retryOrFail(order, error, { extraMeta });
+    // Back to resting: the watcher triggers it again when its price is there (its own pace is the backoff).
+    if (updated.status === 'open') return { kind: 'done' };
     if (updated.status === 'pending') {
       const delay = retryDelayFor(this.ctx.config, attempt);
       return { kind: 'retry', visibilitySeconds: delay };
@@ -335,6 +396,21 @@ export class OrderExecution {
   ): Promise<OrderItem> {
     const reason = reasonOf(error);
     const extra = { ...(options.extraMeta ?? {}), simulatedMs: this.simulatedMs };
+    if (isResting(order)) {
+      // PROTOCOL.md v2: a limit or snipe order whose landing failed on price goes back to `open` and keeps watching;
+      // one whose attempt failed transiently does too, while it has attempts left (price misses do not count).
+      const onPrice = error.code === 'SLIPPAGE_EXCEEDED';
+      const priceMisses = (order.priceMisses ?? 0) + (onPrice ? 1 : 0);
+      const attemptsUsed = order.attempt - priceMisses;
+      if (onPrice || (error.retryable && !this.finalOnly && attemptsUsed < this.maxAttempts)) {
+        log.info('resting order back to open after its attempt', { orderId: order.orderId, attempt: order.attempt + 1, reason });
+        return this.rest(order, { lastPrice: null, atMs: this.ctx.now() }, {
+          attempt: order.attempt + 1,
+          lastError: reason,
+          set: { lastError: reason, simulatedMs: this.simulatedMs, priceMisses, ...(order.feesPaid ? { feesPaid: order.feesPaid } : {}) },
+        });
+      }
+    }
     if (!error.retryable || this.finalOnly) {
       log.info('order failed', { orderId: order.orderId, reason });
       return this.fail(order, reason, extra);

@@ -13,7 +13,9 @@ export interface AdvanceOptions {
    */
   via?: { status: OrderStatus; meta: Record<string, unknown> };
   set?: Parameters<EngineContext['orders']['transition']>[0]['set'];
-  /** Defaults: a terminal or pending order holds no lease; other states keep the current one. */
+  /** The order goes to rest (`open`): where the watcher finds it. */
+  resting?: Parameters<EngineContext['orders']['transition']>[0]['resting'];
+  /** Defaults: a terminal, pending or resting order holds no lease; other states keep the current one. */
   leaseUntilMs?: number;
 }
 
@@ -30,7 +32,7 @@ export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderSta
     orderFrame({ orderId: order.orderId, clientOrderId: order.clientOrderId, status: version.status, seq: version.seq, attempt: version.attempt, atMs: nowMs, meta });
   const frame = frameOf(next, options.meta);
   const frames = passedThrough && options.via ? [frameOf(passedThrough, options.via.meta), frame] : [frame];
-  const leaseUntilMs = options.leaseUntilMs ?? (isTerminal(to) || to === 'pending' ? 0 : order.leaseUntilMs);
+  const leaseUntilMs = options.leaseUntilMs ?? (isTerminal(to) || to === 'pending' || to === 'open' ? 0 : order.leaseUntilMs);
   const updated = await ctx.orders.transition({
     orderId: order.orderId,
     expected: { status: order.status, seq: order.seq },
@@ -40,6 +42,7 @@ export const advance = async (ctx: EngineContext, order: OrderItem, to: OrderSta
     nowMs,
     leaseUntilMs,
     ...(options.set ? { set: options.set } : {}),
+    ...(options.resting ? { resting: options.resting } : {}),
   });
   // The terminal write is conditional on the order's version, so exactly one writer gets here per order: it gives the
   // account's open-order slot back (best effort, alongside the frame, never failing the outcome).
