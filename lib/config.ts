@@ -23,6 +23,9 @@ const limitCount = (fallback: number, { zeroMeansUnlimited }: { zeroMeansUnlimit
     .default(String(fallback))
     .transform(Number);
 
+/** The mock market's and chain's seed when MOCK_SEED is not set: every process of a stack prices on the same market. */
+export const DEFAULT_MOCK_SEED = 'solana-order-engine';
+
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   STAGE: z.string().min(1).default('dev'),
@@ -60,7 +63,7 @@ const configSchema = z.object({
   PRIORITY_FEE_PERCENTILE: z.coerce.number().min(0).max(100).default(75),
   /** ...capped at this many lamports of priority fee per transaction (0.0001 SOL). */
   PRIORITY_FEE_MAX_LAMPORTS: z.coerce.number().int().nonnegative().default(100_000),
-  MOCK_SEED: z.string().min(1).default('solana-order-engine'),
+  MOCK_SEED: z.string().min(1).default(DEFAULT_MOCK_SEED),
   /** Lets a request force a failure per attempt (`mockFailures`); off unless asked for. */
   MOCK_TEST_HOOKS: booleanFromEnv,
   /** `rpcTimeout=0.01,blockhashExpired=0.02,...` overrides of the profile's failure rates (names checked by the profile). */

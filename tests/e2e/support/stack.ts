@@ -119,7 +119,7 @@ export const offlinePid = (): number => (JSON.parse(readFileSync(e2e().stateFile
 export const ordersStillOpen = async (timeoutMs = 30_000): Promise<Record<string, unknown>[]> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = (await allOrders()).filter((order) => !['confirmed', 'failed'].includes(String(order.status)));
+    const open = (await allOrders()).filter((order) => !['confirmed', 'failed', 'cancelled', 'expired'].includes(String(order.status)));
     if (open.length === 0 || Date.now() > deadline) return open;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

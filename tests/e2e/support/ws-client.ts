@@ -82,7 +82,7 @@ export class TestClient {
     for (;;) {
       const frame = (await this.next((f) => f.type === 'order' && f.orderId === orderId, Math.max(1, deadline - Date.now()))) as unknown as OrderFrame;
       frames.push(frame);
-      if (frame.status === 'confirmed' || frame.status === 'failed') return frames;
+      if (['confirmed', 'failed', 'cancelled', 'expired'].includes(frame.status)) return frames;
     }
   }
 

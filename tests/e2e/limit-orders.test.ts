@@ -1,0 +1,142 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { TestClient, seqs, statuses, type AnyFrame } from './support/ws-client';
+import { e2e, ordersStillOpen, transactionsOf } from './support/stack';
+import type { OrderFrame } from '../../lib/notify/frames';
+import { DEFAULT_MOCK_SEED } from '../../lib/config';
+import { setMarketSeed } from '../../lib/venues/market';
+import { routeOrder } from '../../lib/routing';
+import { parseUiAmount, resolveToken, type Token } from '../../lib/tokens';
+
+/*
+ * Limit orders against the running stack, triggered by its own watcher on the real clock. The market is a pure
+ * function of the seed and the clock, so the test reads the next minutes of the same market the engine prices on
+ * (the stack runs with the default seed) and picks a limit the price is above now and falls to later (or, for a sell,
+ * is below now and rises to): the order must rest, then fill when the market gets there, by itself.
+ */
+setMarketSeed(DEFAULT_MOCK_SEED);
+
+const clients: TestClient[] = [];
+const connect = async (account: string): Promise<TestClient> => {
+  const client = await TestClient.connect(e2e().wsUrl, e2e().keys[account]);
+  clients.push(client);
+  return client;
+};
+
+afterAll(async () => {
+  expect(await ordersStillOpen()).toEqual([]);
+}, 40_000);
+
+afterEach(async () => {
+  const stray = await Promise.all(clients.map((client) => client.strayFrames()));
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  expect(stray.flat()).toEqual([]);
+});
+
+const USDC = resolveToken('USDC') as Token;
+const SOL = resolveToken('SOL') as Token;
+let counter = 0;
+const limitOrder = (overrides: Record<string, unknown>) => ({
+  action: 'execute',
+  type: 'limit',
+  slippage: 1,
+  clientOrderId: `e2e-limit-${Date.now()}-${counter++}`,
+  ...overrides,
+});
+
+interface Crossing {
+  order: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amount: string; limitPrice: string };
+  /** When the route's price first reaches the limit as the engine judges it (sampled every 250 ms). */
+  crossesAtMs: number;
+}
+
+const STEP_MS = 250;
+/** The order must rest at least this long after it is placed... */
+const RESTS_FOR_MS = 6_000;
+/** ...and its price, once reached, must stay reached this long, so that the execution's own quote sees it too. */
+const HOLDS_FOR_MS = 3_000;
+
+/** A limit order the market does not reach for RESTS_FOR_MS and then reaches, within `horizonMs`. */
+const planCrossing = (fromMs: number, horizonMs: number): Crossing | undefined => {
+  const candidates = [
+    { side: 'buy' as const, tokenIn: USDC, tokenOut: SOL, amount: '25' },
+    { side: 'sell' as const, tokenIn: SOL, tokenOut: USDC, amount: '0.2' },
+  ];
+  for (const c of candidates) {
+    const spec = { side: c.side, tokenIn: c.tokenIn, tokenOut: c.tokenOut, amountIn: parseUiAmount(c.amount, c.tokenIn), slippageBps: 100 };
+    const prices = Array.from({ length: Math.floor(horizonMs / STEP_MS) }, (_, k) => Number(routeOrder(spec, fromMs + k * STEP_MS).route.price));
+    const restSteps = RESTS_FOR_MS / STEP_MS;
+    const early = prices.slice(0, restSteps);
+    // Buy: reached when the price is at or below the limit; sell: at or above. A hair inside the resting range.
+    const limit = c.side === 'buy' ? Math.min(...early) * 0.9998 : Math.max(...early) * 1.0002;
+    const limitPrice = limit.toFixed(4);
+    const atLimit = (p: number): boolean => (c.side === 'buy' ? p <= Number(limitPrice) : p >= Number(limitPrice));
+    const wellPast = (p: number): boolean => (c.side === 'buy' ? p <= Number(limitPrice) * 0.9999 : p >= Number(limitPrice) * 1.0001);
+    const holdSteps = HOLDS_FOR_MS / STEP_MS;
+    const firstReached = prices.findIndex((p, k) => k >= restSteps && atLimit(p));
+    if (firstReached < 0 || prices.slice(0, restSteps).some(atLimit)) continue;
+    // The watcher may see the first touch; the test needs a stretch the execution's own quote is sure to see too.
+    for (let k = firstReached; k + holdSteps < prices.length; k++) {
+      if (prices.slice(k, k + holdSteps).every(wellPast)) {
+        return { order: { side: c.side, tokenIn: c.tokenIn.symbol, tokenOut: c.tokenOut.symbol, amount: c.amount, limitPrice }, crossesAtMs: fromMs + firstReached * STEP_MS };
+      }
+    }
+  }
+  return undefined;
+};
+
+const frameOf = (frames: AnyFrame[], status: string): OrderFrame => frames.find((f) => f.status === status) as unknown as OrderFrame;
+
+describe('limit orders on the running stack', () => {
+  it('a limit buy above the market fills at once, without resting', async () => {
+    const client = await connect('alice');
+    const price = Number(routeOrder({ side: 'buy', tokenIn: USDC, tokenOut: SOL, amountIn: 25_000_000n, slippageBps: 100 }, Date.now()).route.price);
+    const request = limitOrder({ side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '25', limitPrice: (price * 1.05).toFixed(2) });
+    client.send(request);
+    const pending = (await client.next((f) => f.clientOrderId === request.clientOrderId)) as unknown as OrderFrame;
+    const frames = [pending, ...(await client.orderFrames(pending.orderId))];
+    expect(statuses(frames)).toEqual(['pending', 'routing', 'building', 'submitted', 'confirmed']);
+    expect(pending.meta.order).toMatchObject({ type: 'limit', limitPrice: String(Number((price * 1.05).toFixed(2))) });
+  });
+
+  it('a limit order the market has not reached rests open, then fills by itself when the market gets there', async () => {
+    const plan = planCrossing(Date.now() + 1_000, 120_000);
+    expect(plan, 'the seeded market crosses some limit within two minutes').toBeDefined();
+    const { order, crossesAtMs } = plan as Crossing;
+    const client = await connect('bob');
+    const request = limitOrder(order);
+    client.send(request);
+    const pending = (await client.next((f) => f.clientOrderId === request.clientOrderId)) as unknown as OrderFrame;
+    const opened = (await client.next((f) => f.orderId === pending.orderId)) as unknown as OrderFrame;
+    expect(opened.status).toBe('open');
+    expect(opened.meta.trigger).toMatchObject({ type: 'limit', limitPrice: String(Number(order.limitPrice)) });
+    expect(Date.now()).toBeLessThan(crossesAtMs);
+
+    const rest = await client.orderFrames(pending.orderId, crossesAtMs - Date.now() + 30_000);
+    const frames = [pending, opened, ...rest];
+    expect(statuses(frames)).toEqual(['pending', 'open', 'routing', 'building', 'submitted', 'confirmed']);
+    expect(seqs(frames)).toEqual([1, 2, 3, 4, 5, 6]);
+    const routing = frameOf(frames, 'routing');
+    // Not before the market got there (to the sampling step and a slot).
+    expect(Date.parse(routing.at)).toBeGreaterThanOrEqual(crossesAtMs - STEP_MS - 400);
+    const executed = Number(frameOf(frames, 'confirmed').meta.executedPrice);
+    if (order.side === 'buy') expect(executed).toBeLessThanOrEqual(Number(order.limitPrice));
+    else expect(executed).toBeGreaterThanOrEqual(Number(order.limitPrice));
+    expect(await transactionsOf(pending.orderId)).toBe(1);
+    console.info(`limit trigger latency (price reached -> routing): ${Date.parse(routing.at) - crossesAtMs} ms`);
+  }, 180_000);
+
+  it('a resting order ends expired at expiresAt, within seconds', async () => {
+    const client = await connect('carol');
+    const expiresAtMs = Date.now() + 3_000;
+    const request = limitOrder({ side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '10', limitPrice: '1', expiresAt: new Date(expiresAtMs).toISOString() });
+    client.send(request);
+    const pending = (await client.next((f) => f.clientOrderId === request.clientOrderId)) as unknown as OrderFrame;
+    const frames = [pending, ...(await client.orderFrames(pending.orderId, 20_000))];
+    expect(statuses(frames)).toEqual(['pending', 'open', 'expired']);
+    const expired = frameOf(frames, 'expired');
+    expect(expired.meta).toEqual({ expiresAt: new Date(expiresAtMs).toISOString() });
+    expect(Date.parse(expired.at)).toBeGreaterThanOrEqual(expiresAtMs);
+    expect(await transactionsOf(pending.orderId)).toBe(0);
+    console.info(`expiry lag (expiresAt -> expired): ${Date.parse(expired.at) - expiresAtMs} ms`);
+  });
+});
