@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { REQUEST_SCHEMAS, KNOWN_ACTIONS } from '../lib/orders/request';
+import { launchesFrameSchema } from '../lib/notify/frames';
 import { errorFrameSchema, orderFrameSchema, pongFrameSchema, quoteFrameSchema } from '../lib/notify/frames';
 import { CHAIN_ERROR_CODES, REQUEST_ERROR_CODES, VENUE_ERROR_CODES } from '../lib/errors';
 
@@ -34,9 +35,15 @@ const SUMMARY: Record<(typeof KNOWN_ACTIONS)[number], string> = {
   subscribe:
     'Follow an existing order of this account (after a reconnect): its current frame, or with `fromSeq` every frame from that seq on, then every later one.',
   ping: 'Keepalive (API Gateway closes a connection idle for 10 min): answered with a `pong` frame carrying the engine time.',
+  launches:
+    "The mock chain's pool launches, for snipers: every announced launch whose pool is scheduled or was created in the last 30 minutes (symbol, mint, decimals, dex, quoteToken, openTime, poolId: null until the pool exists).",
+  mockLaunch:
+    'Test hook (refused with UNKNOWN_ACTION unless the engine runs with MOCK_TEST_HOOKS): a launch now, its pool created at once and opening after openInSeconds; answered with a `launches` frame of that one launch.',
 };
 
-const REPLY: Record<(typeof KNOWN_ACTIONS)[number], string> = { execute: 'orderFrame', quote: 'quoteFrame', subscribe: 'orderFrame', ping: 'pongFrame' };
+const REPLY: Record<(typeof KNOWN_ACTIONS)[number], string> = {
+  launches: 'launchesFrame',
+  mockLaunch: 'launchesFrame', execute: 'orderFrame', quote: 'quoteFrame', subscribe: 'orderFrame', ping: 'pongFrame' };
 
 export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
   // Test hooks are refused unless the engine runs with MOCK_TEST_HOOKS: not part of the public contract.
@@ -45,6 +52,8 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
     quote: REQUEST_SCHEMAS.quote,
     subscribe: REQUEST_SCHEMAS.subscribe,
     ping: REQUEST_SCHEMAS.ping,
+    launches: REQUEST_SCHEMAS.launches,
+    mockLaunch: REQUEST_SCHEMAS.mockLaunch,
   };
   const errorPayload = jsonSchemaOf(errorFrameSchema, 'output');
   const errorProperties = errorPayload.properties as Record<string, JsonSchema>;
@@ -101,6 +110,12 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
           },
           quoteFrame: { name: 'quote', title: 'Quote frame', payload: jsonSchemaOf(quoteFrameSchema, 'output') },
           pongFrame: { name: 'pong', title: 'Pong frame', payload: jsonSchemaOf(pongFrameSchema, 'output') },
+          launchesFrame: {
+            name: 'launches',
+            title: 'Launches frame',
+            summary: "The mock chain's announced pool launches (or, answering mockLaunch, the one it made).",
+            payload: jsonSchemaOf(launchesFrameSchema, 'output'),
+          },
           errorFrame: { name: 'error', title: 'Error frame', summary: 'A refused request; nothing was done. RATE_LIMITED and UNAVAILABLE carry retryAfterMs.', payload: errorPayload },
         },
       },

@@ -1,15 +1,15 @@
 import { engineContext } from '../../lib/engine';
 import { wsMessageRoute } from '../../lib/ws/route';
 import { admitRequest } from '../../lib/accounts/connections';
-import { validateExecute } from '../../lib/orders/request';
+import { launchedTokensOf, validateExecute } from '../../lib/orders/request';
 import { placeOrder } from '../../lib/orders/place-order';
 import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext();
 
 const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, endpoint, body }) => {
-  const { owner, request: order, admission } = await admitRequest(ctx, connectionId, 'order', () =>
-    validateExecute(body, { testHooks: ctx.config.MOCK_TEST_HOOKS }),
+  const { owner, request: order, admission } = await admitRequest(ctx, connectionId, 'order', async () =>
+    validateExecute(body, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(body, ctx.launches) }),
   );
   await placeOrder(ctx, { reply: { connectionId, endpoint }, owner, order, openOrderReserved: admission.openOrderReserved });
 });

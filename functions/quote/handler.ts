@@ -1,14 +1,14 @@
 import { engineContext } from '../../lib/engine';
 import { wsMessageRoute } from '../../lib/ws/route';
 import { admitRequest } from '../../lib/accounts/connections';
-import { validateQuote } from '../../lib/orders/request';
+import { launchedTokensOf, validateQuote } from '../../lib/orders/request';
 import { quoteOrder } from '../../lib/orders/quote';
 import { withInvocationLog } from '../../lib/log';
 
 const ctx = engineContext();
 
 const invocation = wsMessageRoute(ctx.notifier, async ({ connectionId, body }) => {
-  const { request: order } = await admitRequest(ctx, connectionId, 'quote', () => validateQuote(body));
+  const { request: order } = await admitRequest(ctx, connectionId, 'quote', async () => validateQuote(body, { launched: await launchedTokensOf(body, ctx.launches) }));
   return quoteOrder(ctx, order);
 });
 

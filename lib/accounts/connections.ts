@@ -1,5 +1,5 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { RequestError, UnavailableError } from '../errors';
+import { RequestError, UnavailableError, VenueError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { hashApiKey } from './api-key';
 import { admit, registerConnection, releaseConnection, type Admission, type Charge } from './admission';
@@ -111,14 +111,15 @@ export const admitRequest = async <T>(
   ctx: EngineContext,
   connectionId: string,
   charge: Charge,
-  parse: () => T,
+  parse: () => T | Promise<T>,
 ): Promise<{ owner: string; request: T; admission: Admission }> => {
   const owner = await ownerOf(ctx, connectionId);
   let request: T;
   try {
-    request = parse();
+    request = await parse();
   } catch (error) {
-    if (error instanceof RequestError) await admit(ctx, { owner, connectionId, charge: 'message' });
+    // Refused requests are counted as plain messages: invalid ones, and orders for a pair with no pool and no launch.
+    if (error instanceof RequestError || (error instanceof VenueError && error.code === 'NO_ROUTE')) await admit(ctx, { owner, connectionId, charge: 'message' });
     throw error;
   }
   const admission = await admit(ctx, { owner, connectionId, charge });

@@ -38,8 +38,8 @@ export const ownerOfHttpRequest = async (ctx: EngineContext, headers: Record<str
  * body first, so an invalid request is refused without a charge (there is no connection message bucket to charge it
  * to); a valid one is charged to `charge` (an order also reserves an open-order slot) or refused RATE_LIMITED.
  */
-export const admitHttpRequest = async <T>(ctx: EngineContext, owner: string, charge: Charge, parse: () => T): Promise<{ request: T; admission: Admission }> => {
-  const request = parse();
+export const admitHttpRequest = async <T>(ctx: EngineContext, owner: string, charge: Charge, parse: () => T | Promise<T>): Promise<{ request: T; admission: Admission }> => {
+  const request = await parse();
   const admission = await admit(ctx, { owner, connectionId: undefined, charge });
   return { request, admission };
 };

@@ -8,6 +8,8 @@ import type { SignedTransaction, TxFees } from '../chain/port';
 import type { PriorityFeePolicy } from '../orders/request';
 
 /** What the execution step needs to re-run the order; amounts in base units as decimal strings. */
+type LaunchSpec = import('../venues/launched').LaunchSpec;
+
 export interface StoredOrderRequest {
   /** Absent: market. */
   type?: 'limit' | 'snipe';
@@ -23,6 +25,8 @@ export interface StoredOrderRequest {
   /** Absent: "auto". */
   priorityFee?: PriorityFeePolicy;
   mockFailures?: Record<string, string>;
+  /** The launched token's launch (its pool included) when the order trades one: it is in no token list. */
+  launch?: LaunchSpec;
 }
 
 export interface StoredTransaction {

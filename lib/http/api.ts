@@ -4,6 +4,7 @@ import { orderFrameSchema } from '../notify/frames';
 import type { EngineContext } from '../engine';
 import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
 import { validateExecute, validateQuote, validateSubscribe } from '../orders/request';
+import { launchedTokensOf } from '../orders/request';
 import { placeOrder, type Placement } from '../orders/place-order';
 import { quoteOrder } from '../orders/quote';
 import { orderWithHistory } from '../orders/subscribe';
@@ -54,9 +55,11 @@ export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAns
 export const executeRoute = (ctx: EngineContext) =>
   httpRoute(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
-    const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', () =>
-      validateExecute(messageOfBody(event, 'execute'), { testHooks: ctx.config.MOCK_TEST_HOOKS }),
-    );
+    const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', async () => {
+      const message = messageOfBody(event, 'execute');
+      // A launched token (a mint, or a symbol the mock chain announced) is looked up before the order is validated.
+      return validateExecute(message, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message, ctx.launches) });
+    });
     const placed = await placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved });
     return jsonResponse(placed.created ? 202 : 200, executeAnswer(ctx, placed));
   });
@@ -65,7 +68,10 @@ export const executeRoute = (ctx: EngineContext) =>
 export const quoteRoute = (ctx: EngineContext) =>
   httpRoute(async (event) => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
-    const { request: order } = await admitHttpRequest(ctx, owner, 'quote', () => validateQuote(messageOfBody(event, 'quote')));
+    const { request: order } = await admitHttpRequest(ctx, owner, 'quote', async () => {
+      const message = messageOfBody(event, 'quote');
+      return validateQuote(message, { launched: await launchedTokensOf(message, ctx.launches) });
+    });
     return jsonResponse(200, quoteOrder(ctx, order));
   });
 

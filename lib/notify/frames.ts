@@ -43,6 +43,23 @@ export const quoteFrameSchema = z.object({
 });
 export type QuoteFrame = z.infer<typeof quoteFrameSchema>;
 
+/** PROTOCOL.md v2 `launches` entry: a launch announced by the mock chain; `poolId` null until its pool is created. */
+export const launchEntrySchema = z.object({
+  symbol: z.string(),
+  /** base58, 32 bytes */
+  mint: z.string(),
+  decimals: z.number().int().min(0),
+  dex: z.enum(['raydium', 'meteora']),
+  quoteToken: z.string(),
+  /** ISO 8601: swaps on the pool fail on chain before it (AMM v4 open_time, DLMM activation point). */
+  openTime: z.string(),
+  poolId: z.string().nullable(),
+});
+
+/** PROTOCOL.md v2 `launches`' answer (and `mockLaunch`'s: the one launch it made). */
+export const launchesFrameSchema = z.object({ type: z.literal('launches'), launches: z.array(launchEntrySchema) });
+export type LaunchesFrame = z.infer<typeof launchesFrameSchema>;
+
 /** PROTOCOL.md v2 `ping`'s answer. */
 export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.string() });
 export type PongFrame = z.infer<typeof pongFrameSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { orderFrame } from '../notify/frames';
 import { priorityFeeSchema } from './request';
+import { launchSpecSchema } from '../venues/launched';
 import type { OrderItem } from '../aws/orders-table';
 
 /** What the order was when it was placed (seq 1): enough for its first delivery to start without reading it back. */
@@ -18,6 +19,7 @@ export const placedOrderSchema = z.object({
     slippageBps: z.number().int().positive(),
     priorityFee: priorityFeeSchema.optional(),
     mockFailures: z.record(z.string(), z.string()).optional(),
+    launch: launchSpecSchema.optional(),
   }),
   wireOrder: z.record(z.string(), z.unknown()),
   createdAtMs: z.number(),

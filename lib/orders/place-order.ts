@@ -10,6 +10,7 @@ import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { releaseOpenOrder } from '../accounts/admission';
 import { log, withLogContext } from '../log';
+import { launchOf, type LaunchSpec } from '../venues/launched';
 
 /*
  * A duplicate clientOrderId answers with the existing order. If that order is still at its first `pending` after
@@ -17,6 +18,11 @@ import { log, withLogContext } from '../log';
  * again is safe because execution is idempotent per order.
  */
 const REENQUEUE_STALE_PENDING_AFTER_MS = 10_000;
+
+const launchField = (order: ValidatedOrder): { launch?: LaunchSpec } => {
+  const launch = launchOf(order.tokenOut) ?? launchOf(order.tokenIn);
+  return launch ? { launch } : {};
+};
 
 export const wireOrderOf = (order: ValidatedOrder): Record<string, unknown> => ({
   ...(order.type !== undefined ? { type: order.type } : {}),
@@ -113,6 +119,8 @@ const place = async (
       slippageBps: order.slippageBps,
       ...(order.priorityFee !== undefined ? { priorityFee: order.priorityFee } : {}),
       ...(order.mockFailures ? { mockFailures: order.mockFailures as Record<string, string> } : {}),
+      // A launched token is in no token list: the order carries its launch, so any process can rebuild and route it.
+      ...launchField(order),
     },
     wireOrder,
     createdAtMs: nowMs,

@@ -3,6 +3,10 @@ import { RequestError, isEngineError, type ValidationIssue } from '../errors';
 import { resolveToken, parseUiAmount, type Token } from '../tokens';
 import { FORCEABLE_FAILURES, type ForcedFailure } from '../chain/forced-failures';
 import { formatLimitPrice, parseLimitPrice } from './limit-price';
+import { VenueError } from '../errors';
+import { findPair } from '../venues/market';
+import { launchPairOf } from '../venues/pools';
+import { LAUNCH_DEXES } from '../venues/launched';
 
 
 const amountSchema = z.union([z.number(), z.string().trim().min(1, 'must not be empty')], {
@@ -132,15 +136,37 @@ const parseWith = <T>(schema: z.ZodType<T>, body: unknown): T => {
   return result.data;
 };
 
-const tokenAt = (path: 'tokenIn' | 'tokenOut', value: string): Token => {
-  const token = resolveToken(value);
+/**
+ * Tokens that are not in the static list but launched on the mock chain (a mint, or a symbol `launches` announced),
+ * keyed by the name the request used: looked up (asynchronously) before validation, by `launchedTokensOf`.
+ */
+export type LaunchedTokens = ReadonlyMap<string, Token>;
+
+/** The launched tokens an order message names, looked up in the launch book; names in the static list are not looked up. */
+export const launchedTokensOf = async (body: unknown, launches: { tokenFor(symbolOrMint: string): Promise<Token | undefined> }): Promise<LaunchedTokens> => {
+  const found = new Map<string, Token>();
+  if (typeof body !== 'object' || body === null) return found;
+  for (const key of ['tokenIn', 'tokenOut'] as const) {
+    const name = (body as Record<string, unknown>)[key];
+    if (typeof name !== 'string' || name.length === 0 || name.length > 64 || resolveToken(name) || found.has(name)) continue;
+    const token = await launches.tokenFor(name);
+    if (token) found.set(name, token);
+  }
+  return found;
+};
+
+const tokenAt = (path: 'tokenIn' | 'tokenOut', value: string, launched?: LaunchedTokens): Token => {
+  const token = resolveToken(value) ?? launched?.get(value);
   if (!token) throw new RequestError('UNKNOWN_TOKEN', `${path}: unknown token "${value.slice(0, 64)}"`, [{ path, message: 'unknown token' }]);
   return token;
 };
 
-const validateOrderFields = (fields: z.infer<z.ZodObject<typeof orderFields>>): Omit<ValidatedOrder, 'clientOrderId' | 'priorityFee' | 'mockFailures'> => {
-  const tokenIn = tokenAt('tokenIn', fields.tokenIn);
-  const tokenOut = tokenAt('tokenOut', fields.tokenOut);
+const validateOrderFields = (
+  fields: z.infer<z.ZodObject<typeof orderFields>>,
+  launched?: LaunchedTokens,
+): Omit<ValidatedOrder, 'clientOrderId' | 'priorityFee' | 'mockFailures'> => {
+  const tokenIn = tokenAt('tokenIn', fields.tokenIn, launched);
+  const tokenOut = tokenAt('tokenOut', fields.tokenOut, launched);
   if (tokenIn.mint === tokenOut.mint) {
     throw validationFailed([{ path: 'tokenOut', message: 'must differ from tokenIn' }]);
   }
@@ -175,21 +201,66 @@ const restingFields = (parsed: z.infer<typeof executeSchema>, nowMs: number): Pi
   return { type, ...(limitPrice !== undefined ? { limitPrice } : {}), expiresAtMs };
 };
 
-export const validateExecute = (body: unknown, options: { testHooks: boolean; nowMs?: number }): ValidatedOrder => {
+/**
+ * PROTOCOL.md v2: an order for a pair with neither a pool nor a scheduled launch is refused at once (NO_ROUTE), whatever
+ * its type; a snipe names a launched token (a mint, or a symbol the mock chain announced).
+ */
+const routableFields = (order: Pick<ValidatedOrder, 'type' | 'tokenIn' | 'tokenOut'>): void => {
+  const launchPair = launchPairOf(order);
+  if (order.type === 'snipe' && !launchPair) {
+    throw validationFailed([{ path: 'tokenOut', message: 'a snipe order names a launched token (a mint or a symbol from `launches`) against its quote token' }]);
+  }
+  if (!launchPair && !findPair(order.tokenIn, order.tokenOut)) {
+    throw new VenueError('NO_ROUTE', `no pool and no scheduled launch for ${order.tokenIn.symbol} -> ${order.tokenOut.symbol}`, { retryable: false });
+  }
+};
+
+export const validateExecute = (body: unknown, options: { testHooks: boolean; nowMs?: number; launched?: LaunchedTokens }): ValidatedOrder => {
   const parsed = parseWith(executeSchema, body);
   if (parsed.mockFailures && !options.testHooks) {
     throw validationFailed([{ path: 'mockFailures', message: 'test hooks are not enabled on this engine' }]);
   }
+  const resting = restingFields(parsed, options.nowMs ?? Date.now());
+  const fields = validateOrderFields(parsed, options.launched);
+  routableFields({ ...resting, ...fields });
   return {
-    ...restingFields(parsed, options.nowMs ?? Date.now()),
-    ...validateOrderFields(parsed),
+    ...resting,
+    ...fields,
     clientOrderId: parsed.clientOrderId,
     ...(parsed.priorityFee !== undefined ? { priorityFee: parsed.priorityFee } : {}),
     mockFailures: parsed.mockFailures,
   };
 };
 
-export const validateQuote = (body: unknown): ValidatedOrder => validateOrderFields(parseWith(quoteSchema, body));
+export const validateQuote = (body: unknown, options: { launched?: LaunchedTokens } = {}): ValidatedOrder =>
+  validateOrderFields(parseWith(quoteSchema, body), options.launched);
+
+/** PROTOCOL.md v2 `launches`: the mock chain's announced launches. */
+const launchesSchema = z.strictObject({ action: z.literal('launches') });
+
+const decimalString = (what: string) => z.string({ error: `must be ${what} as a decimal string` }).regex(/^\d{1,20}(\.\d{1,20})?$/, `must be ${what} as a decimal string`);
+
+/** PROTOCOL.md v2 `mockLaunch` (MOCK_TEST_HOOKS only): a launch now, opening `openInSeconds` later. */
+const mockLaunchSchema = z.strictObject({
+  action: z.literal('mockLaunch'),
+  symbol: z.string({ error: 'must be 2-10 letters or digits' }).regex(/^[A-Za-z][A-Za-z0-9]{1,9}$/, 'must be 2-10 letters or digits'),
+  dex: z.enum(LAUNCH_DEXES, { error: 'must be "raydium" or "meteora"' }),
+  quoteToken: z.enum(['USDC', 'SOL'], { error: 'must be "USDC" or "SOL"' }).default('USDC'),
+  price: decimalString('a price > 0').refine((p) => Number(p) > 0, 'must be > 0'),
+  openInSeconds: z.number({ error: 'must be 0-3600 seconds' }).int('must be whole seconds').min(0, 'must be 0-3600 seconds').max(3600, 'must be 0-3600 seconds').default(0),
+  /** Extension: the pool's quote-side depth, UI units of the quote token (default 10,000 USDC or 50 SOL). */
+  liquidity: decimalString('an amount > 0').refine((p) => Number(p) > 0, 'must be > 0').optional(),
+  /** Extension: the launched token's decimals (default 6). */
+  decimals: z.number({ error: 'must be 0-9' }).int('must be 0-9').min(0, 'must be 0-9').max(9, 'must be 0-9').optional(),
+});
+
+export const validateLaunches = (body: unknown): void => void parseWith(launchesSchema, body);
+
+export type MockLaunchMessage = Omit<z.infer<typeof mockLaunchSchema>, 'action'>;
+export const validateMockLaunch = (body: unknown): MockLaunchMessage => {
+  const { action: _action, ...request } = parseWith(mockLaunchSchema, body);
+  return request;
+};
 
 export const validateSubscribe = (body: unknown): { orderId: string; fromSeq?: number | undefined } => parseWith(subscribeSchema, body);
 
@@ -207,7 +278,10 @@ export const validateOrders = (body: unknown): OrdersRequest => {
   return request;
 };
 
-export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping'] as const;
+/** PROTOCOL.md v2 `launches`, and `mockLaunch` (refused with UNKNOWN_ACTION unless MOCK_TEST_HOOKS is on). */
+export const LAUNCH_ACTIONS = ['launches', 'mockLaunch'] as const;
+
+export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping', ...LAUNCH_ACTIONS] as const;
 
 /** The request messages' schemas, as the published contract describes them (infra/asyncapi.ts). */
 export const REQUEST_SCHEMAS = {
@@ -215,4 +289,6 @@ export const REQUEST_SCHEMAS = {
   quote: quoteSchema,
   subscribe: subscribeSchema,
   ping: pingSchema,
+  launches: launchesSchema,
+  mockLaunch: mockLaunchSchema,
 } as const;

@@ -10,6 +10,8 @@ import { Market } from '../../lib/venues/market';
 import { tokenOfLaunch, type LaunchSpec } from '../../lib/venues/launched';
 import { orderSpecOf, type OrderSpec } from '../../lib/venues/route';
 import { RAYDIUM_AMM_V4_PROGRAM_ID, METEORA_DLMM_PROGRAM_ID } from '../../lib/venues/types';
+import { launchedTokensOf, validateExecute } from '../../lib/orders/request';
+import { validateLaunchesRequest } from '../../lib/orders/launches';
 
 const tok = (s: string): Token => resolveToken(s) as Token;
 const USDC = tok('USDC');
@@ -234,5 +236,44 @@ describe('the launch book', () => {
     await writer.mockLaunch({ symbol: 'ZORP', dex: 'meteora', quoteToken: 'SOL', price: '0.00001', openInSeconds: 1 });
     now += 300;
     expect((await reader.launchFor('ZORP'))?.symbol).toBe('ZORP');
+  });
+});
+
+describe('orders on launched tokens: validation', () => {
+  it('execute resolves a launched token looked up beforehand (by symbol or mint); a snipe names one; a pair with no pool and no launch is NO_ROUTE at once', async () => {
+    const launches = book(() => T0);
+    const launch = await launches.mockLaunch({ symbol: 'NEWT', dex: 'raydium', quoteToken: 'USDC', price: '0.001', openInSeconds: 5 });
+    const body = { action: 'execute', type: 'snipe', side: 'buy', tokenIn: 'USDC', tokenOut: launch.mint, amount: '10', limitPrice: '0.002' };
+    const launched = await launchedTokensOf(body, launches);
+    expect([...launched.keys()]).toEqual([launch.mint]);
+    const order = validateExecute(body, { testHooks: false, nowMs: T0, launched });
+    expect(order).toMatchObject({ type: 'snipe', tokenOut: { symbol: 'NEWT', mint: launch.mint, launch }, amountIn: 10_000_000n });
+    // Without the look-up the name is unknown, as before launches existed.
+    expect(() => validateExecute(body, { testHooks: false, nowMs: T0 })).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOKEN' }));
+    // A market order on the launched pair is accepted too; on the wrong quote token it has no route.
+    const bySymbol = { action: 'execute', side: 'buy', tokenIn: 'USDC', tokenOut: 'newt', amount: '1' };
+    expect(validateExecute(bySymbol, { testHooks: false, launched: await launchedTokensOf(bySymbol, launches) }).tokenOut.symbol).toBe('NEWT');
+    const wrongQuote = { ...bySymbol, tokenIn: 'SOL' };
+    const wrongQuoteTokens = await launchedTokensOf(wrongQuote, launches);
+    expect(() => validateExecute(wrongQuote, { testHooks: false, launched: wrongQuoteTokens })).toThrow(expect.objectContaining({ code: 'NO_ROUTE' }));
+    // Listed tokens with no pool between them: refused at once, whatever the type.
+    expect(() => validateExecute({ action: 'execute', side: 'sell', tokenIn: 'WIF', tokenOut: 'PYTH', amount: '1' }, { testHooks: false })).toThrow(
+      expect.objectContaining({ code: 'NO_ROUTE', retryable: false }),
+    );
+    // A snipe on a pair that already trades on the seeded market is not a snipe.
+    expect(() => validateExecute({ action: 'execute', type: 'snipe', side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '1' }, { testHooks: false, nowMs: T0 })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
+  });
+
+  it('mockLaunch is an unknown action without test hooks; with them its fields are checked', () => {
+    const body = { action: 'mockLaunch', symbol: 'NEWT', dex: 'raydium', quoteToken: 'USDC', price: '0.001', openInSeconds: 2 };
+    expect(() => validateLaunchesRequest(body, { testHooks: false })).toThrow(expect.objectContaining({ code: 'UNKNOWN_ACTION' }));
+    expect(validateLaunchesRequest(body, { testHooks: true })).toEqual({ ...body });
+    expect(() => validateLaunchesRequest({ ...body, dex: 'orca' }, { testHooks: true })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => validateLaunchesRequest({ ...body, price: '0' }, { testHooks: true })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => validateLaunchesRequest({ ...body, extra: 1 }, { testHooks: true })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(validateLaunchesRequest({ action: 'launches' }, { testHooks: false })).toEqual({ action: 'launches' });
+    expect(() => validateLaunchesRequest({ action: 'launches', symbol: 'X' }, { testHooks: false })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 });

@@ -13,6 +13,7 @@ const byType: Record<string, ValidateFunction> = {
   quote: ajv.compile(messages.quoteFrame?.payload ?? {}),
   error: ajv.compile(messages.errorFrame?.payload ?? {}),
   pong: ajv.compile(messages.pongFrame?.payload ?? {}),
+  launches: ajv.compile(messages.launchesFrame?.payload ?? {}),
 };
 
 /** Why `frame` is not a frame the document describes, or undefined when it is one. */
