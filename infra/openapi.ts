@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { REQUEST_SCHEMAS } from '../lib/orders/request';
-import { errorFrameSchema, quoteFrameSchema } from '../lib/notify/frames';
+import { errorFrameSchema, orderFrameSchema, ordersFrameSchema, quoteFrameSchema } from '../lib/notify/frames';
 import { executeAnswerSchema, orderAnswerSchema } from '../lib/http/api';
 import { httpStatusOf } from '../lib/http/route';
 import { ERROR_FRAME_CODES } from './asyncapi';
@@ -72,7 +72,32 @@ export const buildOpenApi = (version = '0.1.0'): Record<string, unknown> => {
           },
         },
       },
+      '/api/orders': {
+        get: {
+          operationId: 'listOrders',
+          summary: "The account's orders, newest first: each one's latest frame, a page at a time",
+          parameters: (['status', 'limit', 'cursor'] as const).map((name) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: (jsonSchemaOf(REQUEST_SCHEMAS.orders, 'input').properties as Record<string, unknown>)[name],
+          })),
+          responses: {
+            '200': { description: 'A page; `cursor` asks for the next one (null: no more)', ...json(jsonSchemaOf(ordersFrameSchema, 'output')) },
+            ...errorResponses([...common, 'VALIDATION_FAILED']),
+          },
+        },
+      },
       '/api/orders/{orderId}': {
+        delete: {
+          operationId: 'cancelOrder',
+          summary: 'Cancel a pending or open order',
+          parameters: [{ name: 'orderId', in: 'path', required: true, schema: (jsonSchemaOf(REQUEST_SCHEMAS.subscribe, 'input').properties as Record<string, unknown>).orderId }],
+          responses: {
+            '200': { description: 'Cancelled: its `cancelled` frame', ...json(jsonSchemaOf(orderFrameSchema, 'output')) },
+            ...errorResponses([...common, 'VALIDATION_FAILED', 'NOT_FOUND', 'NOT_CANCELLABLE']),
+          },
+        },
         get: {
           operationId: 'getOrder',
           summary: "An order's latest frame",

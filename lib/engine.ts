@@ -5,6 +5,7 @@ import { config, type EngineConfig } from './config';
 import { AccountsTable } from './aws/accounts-table';
 import { ConnectionsTable } from './aws/connections-table';
 import { OrdersTable } from './aws/orders-table';
+import { OrderListing } from './aws/order-listing';
 import { LedgerTable } from './aws/ledger-table';
 import { LimitsTable } from './aws/limits-table';
 import { ConfigError } from './errors';
@@ -27,6 +28,8 @@ export interface EngineContext {
   accounts: AccountsTable;
   connections: ConnectionsTable;
   orders: OrdersTable;
+  /** An owner's orders, newest first, from the orders table's indexes (`orders`). */
+  orderListing: OrderListing;
   ledger: LedgerTable;
   /** Admission control's per-account state (lib/accounts/admission.ts). */
   limits: LimitsTable;
@@ -67,6 +70,7 @@ export const createEngineContext = (config: EngineConfig, options: EngineContext
     accounts: new AccountsTable(config.ACCOUNTS_TABLE, aws.dynamo),
     connections,
     orders,
+    orderListing: new OrderListing(config.ORDERS_TABLE, aws.dynamo),
     ledger,
     limits: new LimitsTable(config.LIMITS_TABLE, aws.dynamo),
     notifier: new Notifier({

@@ -98,6 +98,8 @@ export const REQUEST_ERROR_CODES = [
   'RATE_LIMITED',
   /** A clientOrderId the owner already used for a different order (PROTOCOL.md v2 proposal). */
   'DUPLICATE_CLIENT_ORDER_ID',
+  /** `cancel` of an order already executing or terminal (PROTOCOL.md v2 `cancel`; HTTP 409). */
+  'NOT_CANCELLABLE',
 ] as const;
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];
 

@@ -75,6 +75,10 @@ export interface OrderItem {
   restExpiresAtMs?: number;
   /** Attempts that ended on price (the landing's SLIPPAGE_EXCEEDED): a resting order keeps watching after those, they do not use up its attempts. */
   priceMisses?: number;
+  /** The owner, on order items only (never on clientOrderId guards): the key of the `byOwner` index `orders` pages. */
+  ownerOrders?: string;
+  /** The owner while the order is not terminal: the key of the sparse `openByOwner` index (`orders` with status open). */
+  openOwner?: string;
 }
 
 /** Where an order resting `open` is indexed for the watcher (absent keys: not in that index). */
@@ -160,6 +164,11 @@ export class OrdersTable {
     }
   }
 
+  /** The id of the owner's order placed under `clientOrderId`, if any (its guard item). */
+  async orderIdOfClientOrderId(owner: string, clientOrderId: string): Promise<string | undefined> {
+    return (await this.getGuard(owner, clientOrderId))?.refOrderId;
+  }
+
   private async getGuard(owner: string, clientOrderId: string): Promise<ClientOrderGuard | undefined> {
     const result = await this.client().send(
       new GetCommand({ TableName: this.tableName, Key: { orderId: clientOrderGuardKey(owner, clientOrderId) }, ConsistentRead: true }),
@@ -226,6 +235,8 @@ export class OrdersTable {
      */
     const removed: string[] = [];
     if (isTerminal(params.next.status) || params.next.status === 'open') removed.push('openShard');
+    // A terminal order leaves its owner's open orders (`orders` with status open).
+    if (isTerminal(params.next.status)) removed.push('openOwner');
     if (params.next.status === 'open') {
       for (const [key, value] of Object.entries(params.resting ?? {})) {
         names[`#${key}`] = key;

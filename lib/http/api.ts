@@ -3,7 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { orderFrameSchema } from '../notify/frames';
 import type { EngineContext } from '../engine';
 import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
-import { validateExecute, validateQuote, validateSubscribe } from '../orders/request';
+import { validateCancel, validateExecute, validateOrders, validateQuote, validateSubscribe } from '../orders/request';
+import { cancelOrder } from '../orders/cancel';
+import { listOrders } from '../orders/list-orders';
+import { RequestError } from '../errors';
 import { launchedTokensOf } from '../orders/request';
 import { placeOrder, type Placement } from '../orders/place-order';
 import { quoteOrder } from '../orders/quote';
@@ -84,4 +87,39 @@ export const orderRoute = (ctx: EngineContext) =>
     const owner = await ownerOfHttpRequest(ctx, event.headers);
     const { orderId } = validateSubscribe({ action: 'subscribe', orderId: event.pathParameters?.orderId ?? '' });
     return jsonResponse(200, (await orderWithHistory(ctx, { owner, orderId })) satisfies z.infer<typeof orderAnswerSchema>);
+  });
+
+/** `DELETE /api/orders/{orderId}`: 200 with the `cancelled` frame; 409 NOT_CANCELLABLE; another account's or unknown: 404. */
+export const cancelRoute = (ctx: EngineContext) =>
+  httpRoute(async (event) => {
+    const owner = await ownerOfHttpRequest(ctx, event.headers);
+    const request = validateCancel({ action: 'cancel', orderId: event.pathParameters?.orderId ?? '' });
+    return jsonResponse(200, (await cancelOrder(ctx, { owner, request })).frame);
+  });
+
+/** An HTTP answer has no WebSocket frame's 32 KB bound; this one keeps a page of 100 large frames whole. */
+const HTTP_ORDERS_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The query of `GET /api/orders` as the `orders` message: `limit` is a number when it is written as one (anything
+ * else is refused by the schema as it stands), unknown parameters are refused as unknown fields. HTTP API joins a
+ * parameter given twice with a comma, which no value of these holds: refused.
+ */
+export const ordersMessageOfQuery = (query: Record<string, string | undefined> | undefined): Record<string, unknown> => {
+  const message: Record<string, unknown> = { action: 'orders' };
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    if (name === 'action') throw new RequestError('VALIDATION_FAILED', 'action: unknown field (the path names the action)', [{ path: 'action', message: 'unknown field' }]);
+    if (value.includes(',')) throw new RequestError('BAD_REQUEST', `${name}: given more than once`, [{ path: name, message: 'given more than once' }]);
+    message[name] = name === 'limit' && /^\d{1,6}$/.test(value) ? Number(value) : value;
+  }
+  return message;
+};
+
+/** `GET /api/orders?status=&limit=&cursor=`: 200 with the `orders` frame, as the WebSocket `orders` action answers. */
+export const ordersRoute = (ctx: EngineContext) =>
+  httpRoute(async (event) => {
+    const owner = await ownerOfHttpRequest(ctx, event.headers);
+    const request = validateOrders(ordersMessageOfQuery(event.queryStringParameters));
+    return jsonResponse(200, await listOrders(ctx, { owner, request, maxBytes: HTTP_ORDERS_MAX_BYTES }));
   });

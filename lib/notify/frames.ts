@@ -60,6 +60,17 @@ export const launchEntrySchema = z.object({
 export const launchesFrameSchema = z.object({ type: z.literal('launches'), launches: z.array(launchEntrySchema) });
 export type LaunchesFrame = z.infer<typeof launchesFrameSchema>;
 
+/**
+ * PROTOCOL.md v2 `orders`' answer: the latest frame of each of the caller's orders, newest first, and the cursor of the
+ * next page (null: no more).
+ */
+export const ordersFrameSchema = z.object({
+  type: z.literal('orders'),
+  orders: z.array(orderFrameSchema),
+  cursor: z.string().nullable(),
+});
+export type OrdersFrame = z.infer<typeof ordersFrameSchema>;
+
 /** PROTOCOL.md v2 `ping`'s answer. */
 export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.string() });
 export type PongFrame = z.infer<typeof pongFrameSchema>;

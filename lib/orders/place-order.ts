@@ -132,6 +132,9 @@ const place = async (
     // DynamoDB stores no empty set: an order placed over HTTP has no subscriber until one subscribes.
     ...(reply ? { subscribers: new Set([reply.connectionId]) } : {}),
     openShard: openShardOf(orderId),
+    // The owner's listing (`orders`): every order of the owner, and while not terminal its open orders.
+    ownerOrders: owner,
+    openOwner: owner,
   };
   const frame = item.lastFrame;
 

@@ -13,6 +13,7 @@ const byType: Record<string, ValidateFunction> = {
   quote: ajv.compile(messages.quoteFrame?.payload ?? {}),
   error: ajv.compile(messages.errorFrame?.payload ?? {}),
   pong: ajv.compile(messages.pongFrame?.payload ?? {}),
+  orders: ajv.compile(messages.ordersFrame?.payload ?? {}),
   launches: ajv.compile(messages.launchesFrame?.payload ?? {}),
 };
 
