@@ -18,6 +18,10 @@
  *   poolCreatedFor(tokenIn: string, tokenOut: string): Promise<PoolCreation | undefined>
  *                                                                       the creation event, once the pool exists
  *   mockLaunch(request: MockLaunchRequest): Promise<LaunchSpec>          test hooks only (the caller checks)
+ *   creationOf(launch: LaunchSpec, atMs?: number): PoolCreation | undefined
+ *                                                                       no I/O: for a stored order, whose request
+ *                                                                       carries its `launch` (lib/aws/orders-table.ts)
+ * and, for a launch, `openAtMs(launch)`: the first instant a swap on its pool lands without the program refusing it.
  * and the pure helpers `scheduledLaunches(seed, fromMs, toMs)`, `poolCreationOf(seed, launch)`, `launchEntry(launch, nowMs)`.
  */
 import { createHash } from 'node:crypto';
@@ -228,6 +232,12 @@ export function poolCreationOf(seed: string, launch: LaunchSpec): PoolCreation {
   };
 }
 
+/**
+ * The first instant a swap on the launch's pool is not refused: the program compares the clock's unix_timestamp (whole
+ * seconds) with open_time / activation_point, so from openTime x 1000 ms on (the slot containing it included).
+ */
+export const openAtMs = (launch: Pick<LaunchSpec, 'openTime'>): number => launch.openTime * 1000;
+
 /** PROTOCOL.md v2 `launches` entry. */
 export interface LaunchEntry {
   symbol: string;
@@ -368,6 +378,11 @@ export class LaunchBook {
       if (launch && quote && quote.symbol === launch.quoteToken && isCreatedAt(launch, nowMs)) return poolCreationOf(this.seed, launch);
     }
     return undefined;
+  }
+
+  /** The creation event of a launch's pool if it exists at atMs (default now): pure, for orders that carry their launch. */
+  creationOf(launch: LaunchSpec, atMs: number = this.now()): PoolCreation | undefined {
+    return isCreatedAt(launch, atMs) ? poolCreationOf(this.seed, launch) : undefined;
   }
 
   /** A launch now: announced and its pool created at once, opening `openInSeconds` later. */

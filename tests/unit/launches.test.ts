@@ -3,7 +3,7 @@ import bs58 from 'bs58';
 import { resolveToken, type Token } from '../../lib/tokens';
 import { routeOrder } from '../../lib/routing';
 import { executeRouteAt } from '../../lib/chain/landing';
-import { InMemoryLaunchStore, LaunchBook, launchEntry, launchesOfHour, poolCreationOf, scheduledLaunches, type MockLaunchRequest } from '../../lib/chain/launches';
+import { InMemoryLaunchStore, LaunchBook, launchEntry, openAtMs, launchesOfHour, poolCreationOf, scheduledLaunches, type MockLaunchRequest } from '../../lib/chain/launches';
 import { InMemoryLedger, MockCluster, buildSignedTransaction } from '../../lib/chain/cluster';
 import { mockProfile } from '../../lib/chain/profile';
 import { Market } from '../../lib/venues/market';
@@ -203,6 +203,10 @@ describe('the launch book', () => {
     expect(await launches.poolCreatedFor('USDC', 'NEWT')).toMatchObject({ poolId: launch.poolId, instruction: 'initialize2' });
     expect(await launches.poolCreatedFor(launch.mint, 'USDC')).toMatchObject({ poolId: launch.poolId });
     expect(await launches.poolCreatedFor('SOL', 'NEWT')).toBeUndefined();
+    // For an order that carries its launch: no look-up.
+    expect(launches.creationOf(launch)).toEqual(await launches.poolCreatedFor('USDC', 'NEWT'));
+    expect(launches.creationOf(launch, launch.createdAtMs - 1)).toBeUndefined();
+    expect(openAtMs(launch)).toBe(launch.openTime * 1000);
     await expect(launches.mockLaunch({ symbol: 'newt', dex: 'meteora', quoteToken: 'USDC', price: '1', openInSeconds: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(launches.mockLaunch({ symbol: 'SOL', dex: 'meteora', quoteToken: 'USDC', price: '1', openInSeconds: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(launches.mockLaunch({ symbol: 'ABCD', dex: 'meteora', quoteToken: 'JUP', price: '1', openInSeconds: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
