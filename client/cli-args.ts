@@ -11,6 +11,8 @@ export const USAGE = `usage:
   cli sell <AMOUNT> <TOKEN> --for <TOKEN> [--slippage <pct>] [--count <n>] [--json]  sell exactly AMOUNT
   cli quote buy <TOKEN> --with <AMOUNT> <TOKEN> | quote sell <AMOUNT> <TOKEN> --for <TOKEN> [--json]
   cli watch <orderId> [--json]
+  cli orders [--status open|closed|all] [--limit <n>] [--json]   this account's orders, newest first, one line each
+  cli cancel <orderId> [--json]                                    cancel a pending or open order
 connection: --url <ws-url> --api-key <key>, else ENGINE_WS_URL / ENGINE_API_KEY, else the local stack
 (.data/stack.json endpoints.ws and .data/dev-key).
 exit code: 0 every order confirmed, 1 an order failed or a request was refused, 2 usage error.`;
@@ -28,6 +30,8 @@ export type CliCommand =
   | { kind: 'execute'; order: OrderArgs; count: number }
   | { kind: 'quote'; order: OrderArgs }
   | { kind: 'watch'; orderId: string }
+  | { kind: 'orders'; status: 'open' | 'closed' | 'all'; limit: number }
+  | { kind: 'cancel'; orderId: string }
   | { kind: 'help' };
 
 export interface CliArgs {
@@ -41,7 +45,7 @@ export type ParseResult = { ok: true; args: CliArgs } | { ok: false; error: stri
 
 const AMOUNT = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 const TOKEN = /^[A-Za-z0-9]{1,64}$/;
-const VALUE_FLAGS = new Set(['--with', '--for', '--slippage', '--count', '--url', '--api-key']);
+const VALUE_FLAGS = new Set(['--with', '--for', '--slippage', '--count', '--url', '--api-key', '--status', '--limit']);
 const BOOL_FLAGS = new Set(['--json', '--help', '-h']);
 
 class UsageError extends Error {}
@@ -121,6 +125,7 @@ export const parseCliArgs = (argv: readonly string[]): ParseResult => {
     if (flags.has('--help') || flags.has('-h') || words[0] === 'help') return { ok: true, args: { command: { kind: 'help' }, json, ...connection } };
     const [verb, ...rest] = words;
     const countText = flags.get('--count')?.[0];
+    if ((flags.has('--status') || flags.has('--limit')) && verb !== 'orders') throw new UsageError('--status and --limit apply to orders only');
     if (countText !== undefined && verb !== 'buy' && verb !== 'sell') throw new UsageError('--count applies to buy and sell only');
     let command: CliCommand;
     if (verb === 'buy' || verb === 'sell') {
@@ -133,6 +138,21 @@ export const parseCliArgs = (argv: readonly string[]): ParseResult => {
       if (flags.has('--with') || flags.has('--for') || flags.has('--slippage')) throw new UsageError('watch takes only an order id');
       if (rest.length !== 1 || !/^[0-9A-Za-z]{26}$/.test(rest[0] ?? '')) throw new UsageError('watch: expected watch <orderId> (26 characters)');
       command = { kind: 'watch', orderId: (rest[0] as string).toUpperCase() };
+    } else if (verb === 'orders' || verb === 'cancel') {
+      if (flags.has('--with') || flags.has('--for') || flags.has('--slippage')) throw new UsageError(`${verb} takes no order options`);
+      if (verb === 'cancel') {
+        if (rest.length !== 1 || !/^[0-9A-Za-z]{26}$/.test(rest[0] ?? '')) throw new UsageError('cancel: expected cancel <orderId> (26 characters)');
+        command = { kind: 'cancel', orderId: (rest[0] as string).toUpperCase() };
+      } else {
+        if (rest.length > 0) throw new UsageError('orders takes only --status and --limit');
+        const status = flags.get('--status')?.[0] ?? 'all';
+        if (status !== 'open' && status !== 'closed' && status !== 'all') throw new UsageError(`--status: expected open, closed or all, got "${status}"`);
+        const limitText = flags.get('--limit')?.[0] ?? '50';
+        const limit = Number(limitText);
+        // More than a page (100) is fetched page by page.
+        if (!/^\d+$/.test(limitText) || limit < 1 || limit > 10_000) throw new UsageError(`--limit: expected an integer 1-10000, got "${limitText}"`);
+        command = { kind: 'orders', status, limit };
+      }
     } else {
       throw new UsageError(verb === undefined ? 'no command given' : `unknown command "${verb}"`);
     }

@@ -130,6 +130,40 @@ const follow = async (handle: OrderHandle, index: number, label: string, output:
 const labelOf = (order: OrderArgs): string =>
   order.side === 'buy' ? `buy ${order.tokenOut} with ${order.amount} ${order.tokenIn}` : `sell ${order.amount} ${order.tokenIn} for ${order.tokenOut}`;
 
+/** One line per order of `orders`: id, status, seq, age of its latest frame, clientOrderId, and that frame's detail. */
+const orderLine = (frame: OrderFrame, nowMs: number): string => {
+  const meta = frame.meta as Record<string, unknown>;
+  const trigger = meta.trigger as { type?: unknown; limitPrice?: unknown; lastPrice?: unknown; expiresAt?: unknown } | undefined;
+  const detail =
+    frame.status === 'open' && trigger
+      ? `${String(trigger.type)} @ ${String(trigger.limitPrice)} (last ${String(trigger.lastPrice)}) until ${String(trigger.expiresAt)}`
+      : frame.status === 'cancelled'
+        ? `by ${String(meta.reason)}`
+        : detailOf(frame);
+  const ageSeconds = Math.max(0, Math.round((nowMs - Date.parse(frame.at)) / 1000));
+  return `${frame.orderId} ${frame.status.padEnd(9)} seq ${frame.seq} ${ageSeconds}s ago ${frame.clientOrderId ?? '-'} ${detail}`.trimEnd();
+};
+
+/** `orders`: up to `limit` orders, newest first, asking page after page (at most 100 each). */
+const listOrders = async (client: EngineClient, command: { status: 'open' | 'closed' | 'all'; limit: number }, json: boolean): Promise<number> => {
+  let left = command.limit;
+  let cursor: string | undefined;
+  try {
+    while (left > 0) {
+      const page = await client.orders({ status: command.status, limit: Math.min(100, left), ...(cursor ? { cursor } : {}) });
+      for (const frame of page.orders.slice(0, left)) process.stdout.write(json ? `${JSON.stringify(frame)}\n` : `${orderLine(frame, Date.now())}\n`);
+      left -= page.orders.length;
+      if (page.cursor === null) break;
+      cursor = page.cursor;
+    }
+    return 0;
+  } catch (error) {
+    if (json && error instanceof EngineRequestError) process.stdout.write(`${JSON.stringify(error.frame)}\n`);
+    else process.stderr.write(`${refusalText(error)}\n`);
+    return 1;
+  }
+};
+
 // A reader that goes away (`| head`) ends the output, not the process with a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
@@ -177,6 +211,18 @@ const main = async (): Promise<number> => {
           const route = quote.route as { dex?: unknown; amountOut?: unknown; price?: unknown } | undefined;
           process.stdout.write(`quote ${labelOf(command.order)}: ${describeQuotes(quote.quotes)}\nbest: ${String(route?.dex)} out ${String(route?.amountOut)} @ ${String(route?.price)}\n`);
         }
+        return 0;
+      } catch (error) {
+        if (args.json && error instanceof EngineRequestError) process.stdout.write(`${JSON.stringify(error.frame)}\n`);
+        else process.stderr.write(`${refusalText(error)}\n`);
+        return 1;
+      }
+    }
+    if (command.kind === 'orders') return await listOrders(client, command, args.json);
+    if (command.kind === 'cancel') {
+      try {
+        const frame = await client.cancel({ orderId: command.orderId });
+        process.stdout.write(args.json ? `${JSON.stringify(frame)}\n` : `${frame.orderId} seq ${frame.seq} ${frame.status}\n`);
         return 0;
       } catch (error) {
         if (args.json && error instanceof EngineRequestError) process.stdout.write(`${JSON.stringify(error.frame)}\n`);

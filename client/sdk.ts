@@ -12,13 +12,13 @@
  * re-subscribes every unfinished order from the first frame it missed (`fromSeq`), and re-sends an `execute` not yet
  * acknowledged under the same `clientOrderId` (the engine never executes a key twice). Frames are de-duplicated by `seq`.
  */
-import { errorFrameSchema, orderFrameSchema, quoteFrameSchema, type ErrorFrame, type OrderFrame, type QuoteFrame } from '../lib/notify/frames';
+import { errorFrameSchema, orderFrameSchema, ordersFrameSchema, quoteFrameSchema, type ErrorFrame, type OrderFrame, type OrdersFrame, type QuoteFrame } from '../lib/notify/frames';
 import { EngineConnectionError, EngineRequestError, type ProtocolProblem } from './errors';
 import { deferred, OrderHandleState, type Deferred, type OrderHandle } from './order-handle';
 
 export { EngineConnectionError, EngineRequestError, type ProtocolProblem } from './errors';
 export { isTerminalStatus, type OrderHandle, type SeqGap } from './order-handle';
-export type { ErrorFrame, OrderFrame, QuoteFrame } from '../lib/notify/frames';
+export type { ErrorFrame, OrderFrame, OrdersFrame, QuoteFrame } from '../lib/notify/frames';
 
 /** The part of the WHATWG WebSocket the SDK uses; the `ws` package and browsers both provide it. */
 export interface WebSocketLike {
@@ -80,10 +80,28 @@ export interface ConnectOptions {
   random?: () => number;
 }
 
+/** PROTOCOL.md v2 `cancel`: the order by its id or by the clientOrderId it was placed with. */
+export type CancelRequest = { orderId: string } | { clientOrderId: string };
+
+/** PROTOCOL.md v2 `orders`: defaults `all` and 50; `cursor` from the previous page. */
+export interface OrdersRequest {
+  status?: 'open' | 'closed' | 'all';
+  limit?: number;
+  cursor?: string;
+}
+
 export interface EngineClient {
   execute(order: ExecuteRequest): OrderHandle;
   quote(request: OrderRequest): Promise<QuoteFrame>;
   subscribe(orderId: string): OrderHandle;
+  /**
+   * Cancels a `pending` or `open` order: resolves with its `cancelled` frame; rejects with EngineRequestError
+   * NOT_CANCELLABLE (details[0].message: its status) or NOT_FOUND. A connection lost before the answer rejects with
+   * EngineConnectionError: the order may or may not be cancelled (`orders` or `subscribe` tell).
+   */
+  cancel(request: CancelRequest): Promise<OrderFrame>;
+  /** One page of this account's orders, newest first; `cursor` null when there is no more. */
+  orders(request?: OrdersRequest): Promise<OrdersFrame>;
   /** Closes for good: no reconnect; unfinished handles and quotes reject with EngineConnectionError. */
   close(): Promise<void>;
   readonly state: ConnectionState;
@@ -136,6 +154,19 @@ interface PendingQuote {
   result: Deferred<QuoteFrame>;
 }
 
+interface PendingCancel {
+  orderId: string | undefined;
+  clientOrderId: string | undefined;
+  gen: number;
+  result: Deferred<OrderFrame>;
+}
+
+interface PendingListing {
+  message: Record<string, unknown>;
+  gen: number;
+  result: Deferred<OrdersFrame>;
+}
+
 interface PendingSubscribe {
   handle: OrderHandleState;
   gen: number;
@@ -153,6 +184,8 @@ class Client implements EngineClient {
   private readonly byOrderId = new Map<string, OrderHandleState>();
   private readonly unfinished = new Set<OrderHandleState>();
   private quotes: PendingQuote[] = [];
+  private cancels: PendingCancel[] = [];
+  private listings: PendingListing[] = [];
   private subscribes: PendingSubscribe[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly firstOpen = deferred<void>();
@@ -198,6 +231,28 @@ class Client implements EngineClient {
     const pending: PendingQuote = { message, gen: -1, result: deferred<QuoteFrame>() };
     this.quotes.push(pending);
     if (this.isOpen()) this.sendQuote(pending);
+    return pending.result.promise;
+  }
+
+  cancel(request: CancelRequest): Promise<OrderFrame> {
+    this.assertUsable();
+    const orderId = 'orderId' in request ? request.orderId : undefined;
+    const clientOrderId = 'clientOrderId' in request ? request.clientOrderId : undefined;
+    if ((orderId === undefined) === (clientOrderId === undefined)) throw new RangeError('cancel takes an orderId or a clientOrderId');
+    if (!this.isOpen()) return Promise.reject(new EngineConnectionError('not connected; the cancel was not sent'));
+    const pending: PendingCancel = { orderId, clientOrderId, gen: this.conn?.gen ?? -1, result: deferred<OrderFrame>() };
+    this.cancels.push(pending);
+    this.sendNow({ action: 'cancel', ...(orderId !== undefined ? { orderId } : { clientOrderId }) });
+    return pending.result.promise;
+  }
+
+  orders(request: OrdersRequest = {}): Promise<OrdersFrame> {
+    this.assertUsable();
+    const { status, limit, cursor } = request;
+    const message: Record<string, unknown> = { action: 'orders', ...(status !== undefined ? { status } : {}), ...(limit !== undefined ? { limit } : {}), ...(cursor !== undefined ? { cursor } : {}) };
+    const pending: PendingListing = { message, gen: -1, result: deferred<OrdersFrame>() };
+    this.listings.push(pending);
+    if (this.isOpen()) this.sendListing(pending);
     return pending.result.promise;
   }
 
@@ -344,6 +399,10 @@ class Client implements EngineClient {
       }
     }
     for (const pending of this.quotes) this.sendQuote(pending);
+    // A listing is a read: asked again. A cancel is not re-sent: its answer on the lost connection is unknown.
+    for (const pending of this.listings) this.sendListing(pending);
+    for (const pending of this.cancels) pending.result.reject(new EngineConnectionError('the connection was lost before the cancel was answered; the order may be cancelled'));
+    this.cancels = [];
   }
 
   private shutdown(error: EngineConnectionError): void {
@@ -354,6 +413,9 @@ class Client implements EngineClient {
     for (const handle of [...this.unfinished]) handle.fail(error);
     for (const pending of this.quotes) pending.result.reject(error);
     this.quotes = [];
+    for (const pending of [...this.cancels, ...this.listings]) pending.result.reject(error);
+    this.cancels = [];
+    this.listings = [];
     this.subscribes = [];
     this.firstOpen.reject(error);
   }
@@ -369,6 +431,11 @@ class Client implements EngineClient {
   }
 
   private sendQuote(pending: PendingQuote): void {
+    pending.gen = this.conn?.gen ?? -1;
+    this.sendNow(pending.message);
+  }
+
+  private sendListing(pending: PendingListing): void {
     pending.gen = this.conn?.gen ?? -1;
     this.sendNow(pending.message);
   }
@@ -417,8 +484,9 @@ class Client implements EngineClient {
       return;
     }
     const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-    const schema = type === 'order' ? orderFrameSchema : type === 'error' ? errorFrameSchema : type === 'quote' ? quoteFrameSchema : undefined;
-    if (!schema) return; // Unknown frame types (v2 `pong`, `orders`, ...) are not ours to judge.
+    const schema =
+      type === 'order' ? orderFrameSchema : type === 'error' ? errorFrameSchema : type === 'quote' ? quoteFrameSchema : type === 'orders' ? ordersFrameSchema : undefined;
+    if (!schema) return; // Unknown frame types (v2 `pong`, ...) are not ours to judge.
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const reason = `malformed ${String(type)} frame: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(frame)'} ${issue.message}`).join('; ')}`;
@@ -426,10 +494,14 @@ class Client implements EngineClient {
       return;
     }
     const frame = parsed.data;
-    if (frame.type === 'order') this.onOrderFrame(frame);
+    if (frame.type === 'order') {
+      this.onCancelledFrame(frame);
+      this.onOrderFrame(frame);
+    }
     // Answers to requests are only taken from the current connection: a replaced one's were re-sent on the new one.
     else if (conn !== this.conn || conn.retired) return;
     else if (frame.type === 'quote') this.onQuoteFrame(conn, frame);
+    else if (frame.type === 'orders') this.onOrdersFrame(conn, frame);
     else this.onErrorFrame(conn, frame);
   }
 
@@ -446,6 +518,22 @@ class Client implements EngineClient {
     }
     this.subscribes = this.subscribes.filter((entry) => entry.handle !== handle);
     handle.accept(frame);
+  }
+
+  /** A `cancelled` frame answers the pending cancels of its order (as the route's answer, or from the order's stream). */
+  private onCancelledFrame(frame: OrderFrame): void {
+    if (frame.status !== 'cancelled') return;
+    const answered = this.cancels.filter((pending) => pending.orderId === frame.orderId || (pending.clientOrderId !== undefined && pending.clientOrderId === frame.clientOrderId));
+    if (answered.length === 0) return;
+    this.cancels = this.cancels.filter((pending) => !answered.includes(pending));
+    for (const pending of answered) pending.result.resolve(frame);
+  }
+
+  private onOrdersFrame(conn: Conn, frame: OrdersFrame): void {
+    const index = this.listings.findIndex((pending) => pending.gen === conn.gen);
+    if (index < 0) return;
+    const [pending] = this.listings.splice(index, 1);
+    pending?.result.resolve(frame);
   }
 
   private onQuoteFrame(conn: Conn, frame: QuoteFrame): void {
@@ -475,6 +563,24 @@ class Client implements EngineClient {
           return;
         }
         handle.fail(error);
+        return;
+      }
+    } else if (frame.action === 'cancel') {
+      // By clientOrderId the refusal names it; by orderId it does not (PROTOCOL.md echoes action and clientOrderId only):
+      // then the oldest cancel by orderId on this connection takes it.
+      const index = this.cancels.findIndex((pending) =>
+        pending.gen === conn.gen && (frame.clientOrderId !== undefined ? pending.clientOrderId === frame.clientOrderId : pending.orderId !== undefined),
+      );
+      if (index >= 0) {
+        const [pending] = this.cancels.splice(index, 1);
+        pending?.result.reject(error);
+        return;
+      }
+    } else if (frame.action === 'orders') {
+      const index = this.listings.findIndex((pending) => pending.gen === conn.gen);
+      if (index >= 0) {
+        const [pending] = this.listings.splice(index, 1);
+        pending?.result.reject(error);
         return;
       }
     } else if (frame.action === 'subscribe') {

@@ -36,6 +36,20 @@ describe('cli arguments', () => {
     expect(ok(['--help']).command).toEqual({ kind: 'help' });
   });
 
+  it('orders and cancel', () => {
+    expect(ok(['orders']).command).toEqual({ kind: 'orders', status: 'all', limit: 50 });
+    expect(ok(['orders', '--status', 'open', '--limit', '250', '--json'])).toEqual({ command: { kind: 'orders', status: 'open', limit: 250 }, json: true });
+    expect(ok(['orders', '--status=closed']).command).toEqual({ kind: 'orders', status: 'closed', limit: 50 });
+    expect(ok(['cancel', '01jd000000000000000000000a']).command).toEqual({ kind: 'cancel', orderId: '01JD000000000000000000000A' });
+    expect(usage(['orders', '--status', 'pending'])).toMatch(/--status: expected open, closed or all/);
+    expect(usage(['orders', '--limit', '0'])).toMatch(/--limit/);
+    expect(usage(['orders', '--limit', '2.5'])).toMatch(/--limit/);
+    expect(usage(['orders', 'SOL'])).toMatch(/only --status and --limit/);
+    expect(usage(['cancel'])).toMatch(/cancel <orderId>/);
+    expect(usage(['cancel', '01JD000000000000000000000A', '--limit', '3'])).toMatch(/apply to orders only/);
+    expect(usage(['sell', '2', 'SOL', '--for', 'USDC', '--status', 'open'])).toMatch(/apply to orders only/);
+  });
+
   it('usage errors say what is wrong', () => {
     expect(usage([])).toMatch(/no command/);
     expect(usage(['swap'])).toMatch(/unknown command "swap"/);

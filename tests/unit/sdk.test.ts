@@ -168,6 +168,49 @@ describe('client SDK', () => {
     expect((await third).quotes).toEqual([{ dex: 'raydium', amountOut: '3' }]);
   });
 
+  it('cancel resolves with the cancelled frame, by orderId or clientOrderId, and rejects a refusal with its code', async () => {
+    const { engine, client } = await setup((socket, message) => {
+      if (message.action !== 'cancel') return;
+      if (message.orderId === ORDER_ID) send(socket, { ...frameOf(2), status: 'cancelled', meta: { reason: 'client' } });
+      else if (message.clientOrderId === 'c-1') send(socket, { ...frameOf(2, 'c-1'), orderId: '01JD000000000000000000000B', status: 'cancelled', meta: { reason: 'client' } });
+      else send(socket, { type: 'error', code: 'NOT_CANCELLABLE', message: 'confirmed', action: 'cancel', clientOrderId: message.clientOrderId, details: [{ path: 'status', message: 'confirmed' }] });
+    });
+    const [byId, byClient, refused] = await Promise.allSettled([
+      client.cancel({ orderId: ORDER_ID }),
+      client.cancel({ clientOrderId: 'c-1' }),
+      client.cancel({ clientOrderId: 'c-2' }),
+    ]);
+    expect(byId).toMatchObject({ status: 'fulfilled', value: { orderId: ORDER_ID, status: 'cancelled' } });
+    expect(byClient).toMatchObject({ status: 'fulfilled', value: { clientOrderId: 'c-1', status: 'cancelled' } });
+    expect(refused.status).toBe('rejected');
+    const error = (refused as PromiseRejectedResult).reason as EngineRequestError;
+    expect(error).toBeInstanceOf(EngineRequestError);
+    expect(error.code).toBe('NOT_CANCELLABLE');
+    expect(error.details).toEqual([{ path: 'status', message: 'confirmed' }]);
+    expect(engine.received.map((r) => r.message)).toEqual([
+      { action: 'cancel', orderId: ORDER_ID },
+      { action: 'cancel', clientOrderId: 'c-1' },
+      { action: 'cancel', clientOrderId: 'c-2' },
+    ]);
+    expect(() => client.cancel({} as never)).toThrow(RangeError);
+  });
+
+  it('orders sends status, limit and cursor and resolves with the page; a refusal rejects', async () => {
+    const { engine, client } = await setup((socket, message) => {
+      if (message.action !== 'orders') return;
+      if (message.cursor === 'bad') send(socket, { type: 'error', code: 'VALIDATION_FAILED', message: 'cursor', action: 'orders', details: [{ path: 'cursor', message: 'no' }] });
+      else send(socket, { type: 'orders', orders: [frameOf(5)], cursor: message.cursor ? null : 'next' });
+    });
+    await expect(client.orders({ status: 'closed', limit: 1 })).resolves.toEqual({ type: 'orders', orders: [frameOf(5)], cursor: 'next' });
+    await expect(client.orders({ cursor: 'next' })).resolves.toMatchObject({ cursor: null });
+    await expect(client.orders({ cursor: 'bad' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(engine.received.map((r) => r.message)).toEqual([
+      { action: 'orders', status: 'closed', limit: 1 },
+      { action: 'orders', cursor: 'next' },
+      { action: 'orders', cursor: 'bad' },
+    ]);
+  });
+
   it('does not reconnect after the caller closes', async () => {
     const { engine, client } = await setup(() => undefined);
     const handle = client.subscribe(ORDER_ID);
