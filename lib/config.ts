@@ -39,6 +39,8 @@ const configSchema = z.object({
    */
   LIMITS_TABLE: z.string().min(1).optional(),
   ORDERS_QUEUE_NAME: z.string().min(1),
+  /** Sniper orders due at their pool's open time (the watcher enqueues them; their own execution function takes them). */
+  SNIPES_QUEUE_NAME: z.string().min(1),
   STATUS_QUEUE_NAME: z.string().min(1),
   /** Set offline (serverless-offline's WebSocket port); empty on AWS, where the request context gives it. */
   WS_MGMT_ENDPOINT: z.string().default(''),

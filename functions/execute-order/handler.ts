@@ -10,6 +10,9 @@ const ctx = engineContext({ maxSockets: (config) => config.EXECUTION_CONCURRENCY
 // CloudWatch metrics (EMF) of every order this function ends: outcome and code, attempts, per-stage latency.
 observePublishedFrames(ctx.notifier, new OrderMetrics(ctx.config.STAGE));
 
+/** A queue's name from its ARN (arn:aws:sqs:<region>:<account>:<name>). */
+const queueNameOf = (arn: string | undefined): string | undefined => arn?.split(':').at(-1) || undefined;
+
 /** Answers this long before the Lambda deadline, so partial results are reported rather than lost to a timeout. */
 const DEADLINE_MARGIN_MS = 2_000;
 
@@ -31,7 +34,8 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
       }),
     {
       concurrency: ctx.config.EXECUTION_CONCURRENCY,
-      onRetry: (record, seconds) => ctx.queues.changeVisibility(ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
+      // The orders queue or the snipes queue (functions/execute-snipes): the queue the record came from.
+      onRetry: (record, seconds) => ctx.queues.changeVisibility(queueNameOf(record.eventSourceARN) ?? ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
     },
   );
 });

@@ -12,6 +12,8 @@ import { isTerminal } from './state-machine';
 import { expiryShardOf, limitFloorOf, restingIndexOf, triggerMeta, RESTING_WATCH_KEY } from './resting';
 import { boundedMinAmountOut } from './limit-price';
 import type { RoutingResult } from '../routing';
+import { poolCreationOf } from '../chain/launches';
+import { isCreatedAt } from '../venues/launched';
 import { retryDelayFor } from './backoff';
 import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
 import { priorityFeeBid } from './priority-fee';
@@ -44,6 +46,10 @@ const forcedFailureOf = (order: OrderItem, attempt: number): ForcedFailure | und
 
 /** A limit or snipe order: it rests `open` between attempts instead of going back to `pending`. */
 const isResting = (order: OrderItem): boolean => order.request.type !== undefined;
+
+/** How long a delivery waits for a snipe's pool to open, at most (the watcher hands it over SNIPE_LEAD_MS early). */
+const SNIPE_WAIT_MAX_MS = 5_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const NO_FEES: TxFees = { baseLamports: 0, priorityLamports: 0, computeUnits: 0 };
 /** Fees add up over an order's landed transactions; `computeUnits` is the last one's limit. */
@@ -187,10 +193,7 @@ export class OrderExecution {
       });
       return { kind: 'done' };
     }
-    if (request.type !== 'limit') {
-      if (order.status === 'pending') await this.rest(order, { lastPrice: null, atMs: nowMs });
-      return { kind: 'done' };
-    }
+    if (request.type === 'snipe') return this.considerSnipe(order);
     const spec = specOfOrder(order);
     // Keyed by the check's time, not only the attempt: an order checked many times draws its venue latency afresh.
     const quoted = await ctx.quoter.quote(spec, { orderId: `${order.orderId}@${nowMs}`, attempt: order.attempt, forceVenue5xx: false });
@@ -201,6 +204,47 @@ export class OrderExecution {
     }
     log.info('limit reached; executing', { orderId: order.orderId, price: quoted.routing.route.price, limitPrice: request.limitPrice });
     return this.attempt(order, order.attempt, { routing: quoted.routing, chainMs: quoted.chainMs });
+  }
+
+  /**
+   * A snipe (PROTOCOL.md v2): it rests until its pool exists and is about to open; then it waits for the open time
+   * itself (the watcher hands it over SNIPE_LEAD_MS early) and executes in the first slot at or after it, with its
+   * `limitPrice` (if any) as its worst price: a quote worse than that sends nothing and leaves it resting.
+   */
+  private async considerSnipe(order: OrderItem): Promise<RecordOutcome> {
+    const { ctx } = this;
+    const { request } = order;
+    const restIfNew = async (lastPrice: string | null): Promise<RecordOutcome> => {
+      if (order.status === 'pending') await this.rest(order, { lastPrice, atMs: ctx.now() });
+      return { kind: 'done' };
+    };
+    if (!request.launch) {
+      await this.fail(order, { code: 'NO_ROUTE', message: 'the snipe names no launch' });
+      return { kind: 'done' };
+    }
+    const openAtMs = request.launch.openTime * 1000;
+    // The launch travels with the order (placement stored it): its creation event is a function of it and the seed.
+    const pool = isCreatedAt(request.launch, ctx.now()) ? poolCreationOf(ctx.config.MOCK_SEED, request.launch) : undefined;
+    const waitMs = openAtMs - ctx.now();
+    // Not created yet, or opening later than a delivery waits for: resting, the watcher hands it over in time.
+    if (!pool || waitMs > SNIPE_WAIT_MAX_MS) return restIfNew(null);
+    if (waitMs > 0 && ctx.now() + waitMs > this.delivery.deadlineMs) {
+      // This invocation ends before the open time: the message comes back at it instead.
+      if (order.status === 'pending') await this.rest(order, { lastPrice: null, atMs: ctx.now() });
+      return { kind: 'retry', visibilitySeconds: Math.ceil(waitMs / 1000) };
+    }
+    if (waitMs > 0) await sleep(waitMs);
+    const spec = specOfOrder(order);
+    const quoted = await ctx.quoter.quote(spec, { orderId: `${order.orderId}@${ctx.now()}`, attempt: order.attempt, forceVenue5xx: false });
+    if (!quoted.ok) return restIfNew(null);
+    const floor = limitFloorOf(request, spec);
+    if (floor !== undefined && quoted.routing.route.amountOut < floor) {
+      log.info('snipe: the pool prices it worse than its limit; nothing sent', { orderId: order.orderId, price: quoted.routing.route.price, limitPrice: request.limitPrice });
+      return restIfNew(quoted.routing.route.price);
+    }
+    const armedBy = { dex: pool.dex, program: pool.program, instruction: pool.instruction, signature: pool.signature, slot: pool.slot, poolId: pool.poolId, mints: pool.mints, openTime: pool.openTime };
+    log.info('snipe: pool open; executing', { orderId: order.orderId, poolId: pool.poolId, openTime: pool.openTime });
+    return this.attempt(order, order.attempt, { routing: quoted.routing, chainMs: quoted.chainMs }, { pool: armedBy });
   }
 
   /** Puts the order to rest (`open`) where the watcher finds it: by trigger price (limit) and by expiry. */
@@ -219,7 +263,12 @@ export class OrderExecution {
     });
   }
 
-  private async attempt(order: OrderItem, attempt: number, preQuoted?: { routing: RoutingResult; chainMs: number }): Promise<RecordOutcome> {
+  private async attempt(
+    order: OrderItem,
+    attempt: number,
+    preQuoted?: { routing: RoutingResult; chainMs: number },
+    routingMeta: Record<string, unknown> = {},
+  ): Promise<RecordOutcome> {
     const { ctx } = this;
     const spec = specOfOrder(order);
     const forced = forcedFailureOf(order, attempt);
@@ -234,7 +283,7 @@ export class OrderExecution {
     const routing = floor === undefined ? quoted.routing : { ...quoted.routing, route: { ...quoted.routing.route, minAmountOut: boundedMinAmountOut(quoted.routing.route.minAmountOut, floor) } };
     order = await this.write(order, 'routing', {
       attempt,
-      meta: { quotes: quotesToWire(routing, spec) },
+      meta: { quotes: quotesToWire(routing, spec), ...routingMeta },
       leaseUntilMs: this.leaseUntil(),
       set: { leaseHolder: this.holder, simulatedMs: this.simulatedMs },
     });

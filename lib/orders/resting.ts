@@ -26,8 +26,15 @@ export interface RestingIndex {
 
 export const restKeyOf = (pairId: string, side: RestSide): string => `limit#${pairId}#${side}`;
 
-/** The index entry of a limit order, or undefined when its pair is not one of the market's (nothing to watch). */
+/**
+ * Resting snipes share one key, by their pool's open time (unix seconds) in `restPx`: the watcher asks for the ones
+ * opening within SNIPE_LEAD_MS, whichever token they snipe.
+ */
+export const SNIPE_KEY = 'snipe';
+
+/** The index entry of a resting order, or undefined when there is nothing to watch (a pair the market does not have). */
 export const restingIndexOf = (request: StoredOrderRequest): RestingIndex | undefined => {
+  if (request.type === 'snipe') return request.launch ? { restKey: SNIPE_KEY, restPx: request.launch.openTime } : undefined;
   if (request.type !== 'limit' || request.limitPrice === undefined) return undefined;
   const tokenIn = resolveToken(request.tokenIn);
   const tokenOut = resolveToken(request.tokenOut);
@@ -65,14 +72,24 @@ export const ALL_LIMIT_KEYS: readonly { pairId: string; side: RestSide; key: str
 export const limitFloorOf = (request: StoredOrderRequest, spec: OrderSpec): bigint | undefined =>
   request.limitPrice === undefined ? undefined : minAmountOutForLimit(spec, parseLimitPrice(request.limitPrice));
 
-/** PROTOCOL.md v2 `open` meta: `trigger` {type, limitPrice, expiresAt, lastPrice, lastCheckedAt}. */
+/**
+ * PROTOCOL.md v2 `open` meta: `trigger` {type, limitPrice, expiresAt, lastPrice, lastCheckedAt}; a snipe adds the
+ * launch it waits for (`mint`, `openTime`).
+ */
 export const triggerMeta = (request: StoredOrderRequest, check: { lastPrice: string | null; atMs: number }): Record<string, unknown> => ({
   type: request.type,
   limitPrice: request.limitPrice ?? null,
   expiresAt: new Date(request.expiresAtMs ?? 0).toISOString(),
   lastPrice: check.lastPrice,
   lastCheckedAt: new Date(check.atMs).toISOString(),
+  ...(request.type === 'snipe' && request.launch ? { launch: { symbol: request.launch.symbol, mint: request.launch.mint, openTime: new Date(request.launch.openTime * 1000).toISOString() } } : {}),
 });
+
+/**
+ * The watcher hands a snipe to the snipes queue this long before its pool opens: the execution waits out the rest
+ * itself, so that it sends in the first slot at or after the open time rather than a tick and a queue later.
+ */
+export const SNIPE_LEAD_MS = 2_000;
 
 /** The expiry index's shards: a handful, so that the watcher's per-tick expiry query stays a few requests. */
 export const EXPIRY_SHARDS = 4;

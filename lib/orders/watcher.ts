@@ -1,6 +1,6 @@
 import type { EngineContext } from '../engine';
 import type { OrderMessage } from './order-message';
-import { ALL_LIMIT_KEYS, candidateRange, EXPIRY_SHARDS, limitFloorOf } from './resting';
+import { ALL_LIMIT_KEYS, candidateRange, EXPIRY_SHARDS, limitFloorOf, SNIPE_KEY, SNIPE_LEAD_MS } from './resting';
 import { advance } from './outcomes';
 import { orderSpecOf } from '../venues/route';
 import { routeOrder } from '../routing';
@@ -38,21 +38,31 @@ export class Watcher {
   async tick(): Promise<WatchTick> {
     const nowMs = this.ctx.now();
     const keys = new Set(await this.ctx.orders.watchedKeys());
-    const [limits, expired] = await Promise.all([
+    const [limits, snipes, expired] = await Promise.all([
       Promise.all(ALL_LIMIT_KEYS.filter(({ key }) => keys.has(key)).map((entry) => this.triggeredOn(entry, nowMs))),
+      keys.has(SNIPE_KEY) ? this.ctx.orders.restingCandidates(SNIPE_KEY, { to: Math.floor((nowMs + SNIPE_LEAD_MS) / 1000) }) : Promise.resolve([]),
       keys.size > 0 ? this.expire(nowMs) : Promise.resolve([]),
     ]);
-    const candidates = limits.reduce((sum, l) => sum + l.candidates, 0);
-    const triggered = limits.flatMap((l) => l.triggered).filter((orderId) => !this.recentlyEnqueued(orderId, nowMs));
-    for (let i = 0; i < triggered.length; i += 10) {
-      await this.ctx.queues.sendMessages(
-        this.ctx.config.ORDERS_QUEUE_NAME,
-        triggered.slice(i, i + 10).map((orderId) => ({ body: { orderId } satisfies OrderMessage })),
-      );
+    const candidates = limits.reduce((sum, l) => sum + l.candidates, 0) + snipes.length;
+    const limitsDue = this.notRecentlyEnqueued(limits.flatMap((l) => l.triggered), nowMs);
+    const snipesDue = this.notRecentlyEnqueued(snipes.map((s) => s.orderId), nowMs);
+    await this.enqueue(this.ctx.config.ORDERS_QUEUE_NAME, limitsDue, nowMs);
+    // Snipes go to their own queue and function: they never wait behind a backlog of market orders (serverless.yml).
+    await this.enqueue(this.ctx.config.SNIPES_QUEUE_NAME, snipesDue, nowMs);
+    if (limitsDue.length > 0) log.info('limit orders reached their price; enqueued', { count: limitsDue.length, orderIds: limitsDue.slice(0, 20) });
+    if (snipesDue.length > 0) log.info('snipes due at their pool\'s open time; enqueued', { count: snipesDue.length, orderIds: snipesDue.slice(0, 20) });
+    return { candidates, triggered: [...limitsDue, ...snipesDue], expired };
+  }
+
+  private notRecentlyEnqueued(orderIds: string[], nowMs: number): string[] {
+    return orderIds.filter((orderId) => !this.recentlyEnqueued(orderId, nowMs));
+  }
+
+  private async enqueue(queueName: string, orderIds: string[], nowMs: number): Promise<void> {
+    for (let i = 0; i < orderIds.length; i += 10) {
+      await this.ctx.queues.sendMessages(queueName, orderIds.slice(i, i + 10).map((orderId) => ({ body: { orderId } satisfies OrderMessage })));
     }
-    for (const orderId of triggered) this.enqueuedAt.set(orderId, nowMs);
-    if (triggered.length > 0) log.info('limit orders reached their price; enqueued', { count: triggered.length, orderIds: triggered.slice(0, 20) });
-    return { candidates, triggered, expired };
+    for (const orderId of orderIds) this.enqueuedAt.set(orderId, nowMs);
   }
 
   private recentlyEnqueued(orderId: string, nowMs: number): boolean {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../infra/env';
 import {
@@ -205,12 +205,22 @@ describe('IAM', () => {
   });
 
   it('a handler that changes message visibility may do so on its own queue (and look its URL up)', () => {
+    /** The handler's source, following a re-export (functions/execute-snipes runs functions/execute-order's code). */
+    const handlerSource = (file: string): string => {
+      const text = readFileSync(file, 'utf8');
+      const reexport = /export \{ handler \} from '([^']+)'/.exec(text);
+      return reexport ? handlerSource(join(dirname(file), `${reexport[1]}.ts`)) : text;
+    };
     let checked = 0;
     for (const [fnId, f] of functions) {
-      const handlerFile = join(repoRoot, `${String(props(f).Handler).replace(/\.[^.]+$/, '')}.ts`);
-      for (const [, envName] of readFileSync(handlerFile, 'utf8').matchAll(/changeVisibility\(\s*ctx\.config\.(\w+)/g)) {
-        const queueId = queueNamed(envName as string);
-        const statements = roleStatements(resources[refTarget(props(f).Role) ?? ''] as Resource);
+      const source = handlerSource(join(repoRoot, `${String(props(f).Handler).replace(/\.[^.]+$/, '')}.ts`));
+      const statements = roleStatements(resources[refTarget(props(f).Role) ?? ''] as Resource);
+      const queueIds = [...source.matchAll(/changeVisibility\(\s*ctx\.config\.(\w+)/g)].map(([, envName]) => queueNamed(envName as string));
+      // A handler that changes visibility on the queue each record came from: every queue that triggers it.
+      if (/changeVisibility\(\s*queueNameOf\(record\.eventSourceARN\)/.test(source)) {
+        queueIds.push(...mappings.filter(([, m]) => refTarget(props(m).FunctionName) === fnId).map(([, m]) => refTarget(props(m).EventSourceArn) as string));
+      }
+      for (const queueId of queueIds) {
         for (const action of ['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl']) {
           const granted = statements.some((s) => actionsOf(s).includes(action) && referencedIds(s.Resource).has(queueId));
           expect(granted, `${fnId}: ${action} on ${queueId}`).toBe(true);

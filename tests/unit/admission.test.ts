@@ -142,6 +142,7 @@ describe('admission: limits from the configuration', () => {
     LEDGER_TABLE: 'ledger',
     LIMITS_TABLE: 'limits',
     ORDERS_QUEUE_NAME: 'orders',
+    SNIPES_QUEUE_NAME: 'snipes',
     STATUS_QUEUE_NAME: 'status.fifo',
   };
 

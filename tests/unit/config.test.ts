@@ -8,6 +8,7 @@ const tables = {
   CONNECTIONS_TABLE: 'connections',
   LEDGER_TABLE: 'ledger',
   ORDERS_QUEUE_NAME: 'orders',
+  SNIPES_QUEUE_NAME: 'snipes',
   STATUS_QUEUE_NAME: 'status.fifo',
 };
 

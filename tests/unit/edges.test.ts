@@ -36,6 +36,7 @@ const config = parseConfig({
   LEDGER_TABLE: 'ledger',
   LIMITS_TABLE: 'limits',
   ORDERS_QUEUE_NAME: 'orders-queue',
+  SNIPES_QUEUE_NAME: 'snipes-queue',
   STATUS_QUEUE_NAME: 'status.fifo',
   WS_MGMT_ENDPOINT: 'http://127.0.0.1:1',
   LOG_LEVEL: 'silent',
