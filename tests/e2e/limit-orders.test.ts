@@ -5,7 +5,8 @@ import type { OrderFrame } from '../../lib/notify/frames';
 import { DEFAULT_MOCK_SEED } from '../../lib/config';
 import { setMarketSeed } from '../../lib/venues/market';
 import { routeOrder } from '../../lib/routing';
-import { parseUiAmount, resolveToken, type Token } from '../../lib/tokens';
+import { resolveToken, type Token } from '../../lib/tokens';
+import { planCrossing, STEP_MS, type Crossing } from '../support/market-crossing';
 
 /*
  * Limit orders against the running stack, triggered by its own watcher on the real clock. The market is a pure
@@ -43,47 +44,6 @@ const limitOrder = (overrides: Record<string, unknown>) => ({
   ...overrides,
 });
 
-interface Crossing {
-  order: { side: 'buy' | 'sell'; tokenIn: string; tokenOut: string; amount: string; limitPrice: string };
-  /** When the route's price first reaches the limit as the engine judges it (sampled every 250 ms). */
-  crossesAtMs: number;
-}
-
-const STEP_MS = 250;
-/** The order must rest at least this long after it is placed... */
-const RESTS_FOR_MS = 6_000;
-/** ...and its price, once reached, must stay reached this long, so that the execution's own quote sees it too. */
-const HOLDS_FOR_MS = 3_000;
-
-/** A limit order the market does not reach for RESTS_FOR_MS and then reaches, within `horizonMs`. */
-const planCrossing = (fromMs: number, horizonMs: number): Crossing | undefined => {
-  const candidates = [
-    { side: 'buy' as const, tokenIn: USDC, tokenOut: SOL, amount: '25' },
-    { side: 'sell' as const, tokenIn: SOL, tokenOut: USDC, amount: '0.2' },
-  ];
-  for (const c of candidates) {
-    const spec = { side: c.side, tokenIn: c.tokenIn, tokenOut: c.tokenOut, amountIn: parseUiAmount(c.amount, c.tokenIn), slippageBps: 100 };
-    const prices = Array.from({ length: Math.floor(horizonMs / STEP_MS) }, (_, k) => Number(routeOrder(spec, fromMs + k * STEP_MS).route.price));
-    const restSteps = RESTS_FOR_MS / STEP_MS;
-    const early = prices.slice(0, restSteps);
-    // Buy: reached when the price is at or below the limit; sell: at or above. A hair inside the resting range.
-    const limit = c.side === 'buy' ? Math.min(...early) * 0.9998 : Math.max(...early) * 1.0002;
-    const limitPrice = limit.toFixed(4);
-    const atLimit = (p: number): boolean => (c.side === 'buy' ? p <= Number(limitPrice) : p >= Number(limitPrice));
-    const wellPast = (p: number): boolean => (c.side === 'buy' ? p <= Number(limitPrice) * 0.9999 : p >= Number(limitPrice) * 1.0001);
-    const holdSteps = HOLDS_FOR_MS / STEP_MS;
-    const firstReached = prices.findIndex((p, k) => k >= restSteps && atLimit(p));
-    if (firstReached < 0 || prices.slice(0, restSteps).some(atLimit)) continue;
-    // The watcher may see the first touch; the test needs a stretch the execution's own quote is sure to see too.
-    for (let k = firstReached; k + holdSteps < prices.length; k++) {
-      if (prices.slice(k, k + holdSteps).every(wellPast)) {
-        return { order: { side: c.side, tokenIn: c.tokenIn.symbol, tokenOut: c.tokenOut.symbol, amount: c.amount, limitPrice }, crossesAtMs: fromMs + firstReached * STEP_MS };
-      }
-    }
-  }
-  return undefined;
-};
-
 const frameOf = (frames: AnyFrame[], status: string): OrderFrame => frames.find((f) => f.status === status) as unknown as OrderFrame;
 
 describe('limit orders on the running stack', () => {
@@ -99,11 +59,11 @@ describe('limit orders on the running stack', () => {
   });
 
   it('a limit order the market has not reached rests open, then fills by itself when the market gets there', async () => {
-    const plan = planCrossing(Date.now() + 1_000, 120_000);
+    const plan = planCrossing(Date.now() + 1_000, { horizonMs: 120_000 });
     expect(plan, 'the seeded market crosses some limit within two minutes').toBeDefined();
     const { order, crossesAtMs } = plan as Crossing;
     const client = await connect('bob');
-    const request = limitOrder(order);
+    const request = limitOrder({ ...order });
     client.send(request);
     const pending = (await client.next((f) => f.clientOrderId === request.clientOrderId)) as unknown as OrderFrame;
     const opened = (await client.next((f) => f.orderId === pending.orderId)) as unknown as OrderFrame;

@@ -1,0 +1,61 @@
+import { routeOrder } from '../../lib/routing';
+import { parseUiAmount, resolveToken, type Token } from '../../lib/tokens';
+
+/*
+ * Limit orders that the seeded market reaches a little later. The market is a pure function of the seed and the
+ * clock, so a client that knows the seed (tests and the bench run the stack with the default one: call
+ * setMarketSeed(DEFAULT_MOCK_SEED) first) can read the next minutes of the same prices the engine will see, and pick a
+ * limit the price is away from now and reaches later. That is how the tests and the bench drive a limit order's
+ * trigger without a test hook that would move the price.
+ */
+
+export interface CrossingCandidate {
+  side: 'buy' | 'sell';
+  tokenIn: string;
+  tokenOut: string;
+  amount: string;
+}
+
+export interface Crossing {
+  order: CrossingCandidate & { limitPrice: string };
+  /** When the route's price first reaches the limit as the engine judges it (to STEP_MS). */
+  crossesAtMs: number;
+}
+
+export const DEFAULT_CANDIDATES: readonly CrossingCandidate[] = [
+  { side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '25' },
+  { side: 'sell', tokenIn: 'SOL', tokenOut: 'USDC', amount: '0.2' },
+];
+
+export const STEP_MS = 250;
+
+/**
+ * A limit order (the first candidate that has one) the market does not reach for `restsForMs` after `fromMs` and then
+ * reaches within `horizonMs`, staying reached for `holdsForMs` so that the execution's own quote sees it too.
+ */
+export const planCrossing = (
+  fromMs: number,
+  options: { horizonMs: number; restsForMs?: number; holdsForMs?: number; candidates?: readonly CrossingCandidate[] },
+): Crossing | undefined => {
+  const restSteps = Math.ceil((options.restsForMs ?? 6_000) / STEP_MS);
+  const holdSteps = Math.ceil((options.holdsForMs ?? 3_000) / STEP_MS);
+  for (const c of options.candidates ?? DEFAULT_CANDIDATES) {
+    const tokenIn = resolveToken(c.tokenIn) as Token;
+    const tokenOut = resolveToken(c.tokenOut) as Token;
+    const spec = { side: c.side, tokenIn, tokenOut, amountIn: parseUiAmount(c.amount, tokenIn), slippageBps: 100 };
+    const prices = Array.from({ length: Math.floor(options.horizonMs / STEP_MS) }, (_, k) => Number(routeOrder(spec, fromMs + k * STEP_MS).route.price));
+    const early = prices.slice(0, restSteps);
+    // Buy: reached when the price is at or below the limit; sell: at or above. A hair inside the resting range.
+    const raw = c.side === 'buy' ? Math.min(...early) * 0.9998 : Math.max(...early) * 1.0002;
+    const limitPrice = raw.toPrecision(8).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+    const limit = Number(limitPrice);
+    const atLimit = (p: number): boolean => (c.side === 'buy' ? p <= limit : p >= limit);
+    const wellPast = (p: number): boolean => (c.side === 'buy' ? p <= limit * 0.9999 : p >= limit * 1.0001);
+    const firstReached = prices.findIndex((p, k) => k >= restSteps && atLimit(p));
+    if (firstReached < 0 || early.some(atLimit)) continue;
+    for (let k = firstReached; k + holdSteps < prices.length; k++) {
+      if (prices.slice(k, k + holdSteps).every(wellPast)) return { order: { ...c, limitPrice }, crossesAtMs: fromMs + firstReached * STEP_MS };
+    }
+  }
+  return undefined;
+};
