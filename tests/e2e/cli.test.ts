@@ -42,3 +42,39 @@ it('a refused order exits 1 with the code in words; a usage error exits 2', asyn
   const usage = await cli(['buy', '1.5', 'SOL', '--with', 'USDC']);
   expect(usage.code).toBe(2);
 }, 60_000);
+
+it('orders lists the account\'s orders one line each; cancel cancels a resting one (exit 0), then refuses it (exit 1)', async () => {
+  // The CLI places market orders only: the resting limit order is placed over WebSocket, on the same account.
+  const { TestClient } = await import('./support/ws-client');
+  const client = await TestClient.connect(e2e().wsUrl, e2e().keys.erin);
+  try {
+    const clientOrderId = `cli-rest-${Date.now()}`;
+    client.send({ action: 'execute', type: 'limit', side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: '10', limitPrice: '1', clientOrderId });
+    const pending = await client.next((f) => f.type === 'order' && f.clientOrderId === clientOrderId);
+    const orderId = pending.orderId as string;
+    expect(await client.next((f) => f.type === 'order' && f.orderId === orderId, 15_000)).toMatchObject({ status: 'open' });
+
+    const open = await cli(['orders', '--status', 'open']);
+    expect(open.code).toBe(0);
+    const line = open.lines.find((l) => l.startsWith(orderId));
+    expect(line).toMatch(new RegExp(`^${orderId} open +seq 2 \\d+s ago ${clientOrderId} limit @ 1 `));
+
+    const cancelled = await cli(['cancel', orderId]);
+    expect(cancelled.stderr).toBe('');
+    expect(cancelled).toMatchObject({ code: 0, lines: [`${orderId} seq 3 cancelled`] });
+    expect(await client.next((f) => f.type === 'order' && f.orderId === orderId)).toMatchObject({ status: 'cancelled', seq: 3 });
+
+    const again = await cli(['cancel', orderId]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('refused NOT_CANCELLABLE');
+    expect(again.stderr).toContain('status: cancelled');
+
+    const closed = await cli(['orders', '--status', 'closed', '--limit', '5', '--json']);
+    expect(closed.code).toBe(0);
+    const frames = closed.lines.map((l) => JSON.parse(l) as { orderId: string; status: string });
+    expect(frames.length).toBeLessThanOrEqual(5);
+    expect(frames.find((f) => f.orderId === orderId)).toMatchObject({ status: 'cancelled' });
+  } finally {
+    await client.close();
+  }
+}, 60_000);
