@@ -142,11 +142,15 @@ describe('orders over WebSocket', () => {
     const erinsIds = (await listAll(erin, 'all', 100)).pages.flat().map((f) => f.orderId);
     expect(erinsIds.filter((id) => placed.includes(id))).toEqual([]);
 
-    // Cancelled, they move from open to closed.
+    // Cancelled, they move from open to closed. Each cancel's round trip (send -> the cancelled frame), for the README.
+    const roundTrips: number[] = [];
     for (const orderId of placed) {
+      const sentAt = Date.now();
       dave.send({ action: 'cancel', orderId });
       expect(await dave.next(isOrder(orderId))).toMatchObject({ status: 'cancelled' });
+      roundTrips.push(Date.now() - sentAt);
     }
+    console.info(`cancel round trips (WebSocket, resting orders, warm): ${roundTrips.join(', ')} ms`);
     const stillOpen = (await listAll(dave, 'open', 100)).pages.flat().map((f) => f.orderId);
     expect(stillOpen.filter((id) => placed.includes(id))).toEqual([]);
     const closed = (await listAll(dave, 'closed', 3)).pages.flat();
