@@ -225,6 +225,29 @@ describe('cancel', () => {
     expect((await ctx.orders.get(orderId))?.status).toBe('pending');
   });
 
+  it('a cancel whose write landed but whose answer was lost (a timeout) is recognised on the retry, its frame published once', async () => {
+    const owner = newOwner();
+    const flaky = testContext();
+    const orderId = await placeTestOrder(flaky, {}, owner);
+    await purgeQueues(sqs, ['OrdersQueue']);
+    await drainStatusFrames(sqs);
+    const transition = flaky.orders.transition.bind(flaky.orders);
+    let calls = 0;
+    flaky.orders.transition = async (params) => {
+      calls++;
+      const written = await transition(params);
+      if (calls === 1) throw Object.assign(new Error('socket timed out after the write'), { name: 'TimeoutError' });
+      return written;
+    };
+    const cancelled = await cancelOrder(flaky, { owner, request: { orderId }, connectionId: 'conn-test' });
+    expect(calls).toBe(2); // the retry lost to the first try's own write
+    expect(cancelled.frame).toMatchObject({ orderId, status: 'cancelled', seq: 2, meta: { reason: 'client' } });
+    const stored = await ctx.orders.get(orderId);
+    expect(stored?.history?.map((f) => f.status)).toEqual(['pending', 'cancelled']);
+    // Published by the recovery (the first try's publish never ran): the subscribers get it exactly once.
+    expect(framesOf(await drainStatusFrames(sqs), orderId)).toEqual([cancelled.frame]);
+  });
+
   it('an order that moved on to routing is NOT_CANCELLABLE, with its status', async () => {
     const owner = newOwner();
     const orderId = await placeTestOrder(ctx, {}, owner);
