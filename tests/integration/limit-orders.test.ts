@@ -8,11 +8,12 @@ import { routeOrder } from '../../lib/routing';
 import { resolveToken, type Token } from '../../lib/tokens';
 import type { OrderSpec } from '../../lib/venues/route';
 import type { OrderFrame } from '../../lib/notify/frames';
+import { planLaterCrossing } from '../support/market-crossing';
 
 /*
  * Limit orders against DynamoDB Local and the queues, the watcher run tick by tick. The market is a pure function of
  * the seed and the clock, so a test finds, from the same market the engine prices on, a time ahead at which the price
- * has fallen, and runs the engine at that time (an engine context with a clock that far ahead).
+ * has moved past a limit, and runs the engine at that time (an engine context with a clock that far ahead).
  */
 const sqs = sqsClient();
 const ordersUrl = (): string => resource('OrdersQueue').url as string;
@@ -22,21 +23,19 @@ const spec: OrderSpec = { side: 'buy', tokenIn: USDC, tokenOut: SOL, amountIn: 2
 const priceAt = (tMs: number): number => Number(routeOrder(spec, tMs).route.price);
 
 let ctx: EngineContext;
-/** The engine at a time when a buy of SOL with 25 USDC costs at least 0.4 % less than now. */
-let fallen: EngineContext;
+/** A limit order that rests now and that the market reaches later (a buy when it falls, a sell when it rises). */
+let resting: ReturnType<typeof planLaterCrossing>;
+/** The engine at the time the market has gone 0.4 % past the price now, in the order's favour. */
+let reached: EngineContext;
 let limitBelowNow: string;
 
 beforeAll(() => {
   ctx = testContext();
   const nowMs = Date.now();
-  const now = priceAt(nowMs);
-  let aheadMs = 0;
-  // Within the order's default 24 h life.
-  for (let dt = 60_000; dt <= 23 * 3600_000 && aheadMs === 0; dt += 10_000) if (priceAt(nowMs + dt) < now * 0.996) aheadMs = dt;
-  expect(aheadMs, 'the seeded market falls 0.4 % within 23 hours').toBeGreaterThan(0);
-  fallen = testContext(() => Date.now() + aheadMs);
-  // Between now and that time's price: rests now, triggers then.
-  limitBelowNow = (now * 0.998).toFixed(2);
+  resting = planLaterCrossing(nowMs);
+  reached = testContext(() => Date.now() + (resting.reachedAtMs - nowMs));
+  // A buy limit far below the market: it rests whatever the market does during the test.
+  limitBelowNow = (priceAt(nowMs) * 0.5).toFixed(2);
 });
 afterAll(() => sqs.destroy());
 
@@ -59,34 +58,39 @@ describe('limit orders', () => {
     expect(Number(order?.lastFrame.meta.executedPrice)).toBeLessThanOrEqual(Number(order?.request.limitPrice));
   });
 
-  it('a limit buy below the market rests open, is left alone by the watcher, and fills when the market falls to it', async () => {
-    const orderId = await placeTestOrder(ctx, { type: 'limit', limitPrice: limitBelowNow }, 'acct-limit-2');
+  it('a limit order the market has not reached rests open, is left alone by the watcher, and fills when the market gets there', async () => {
+    const { order } = resting;
+    const orderId = await placeTestOrder(ctx, { type: 'limit', ...order }, 'acct-limit-2');
     await executeQueued(ctx, orderId);
-    const resting = await ctx.orders.get(orderId);
-    expect(resting?.status).toBe('open');
-    expect(resting?.restKey).toBe('limit#SOL/USDC#acquire');
-    expect(resting?.openShard).toBeUndefined();
-    const trigger = resting?.lastFrame.meta.trigger as Record<string, unknown>;
-    expect(trigger).toMatchObject({ type: 'limit', limitPrice: String(Number(limitBelowNow)) }); // canonical: no trailing zero
-    expect(Number(trigger.lastPrice)).toBeGreaterThan(Number(limitBelowNow));
+    const rested = await ctx.orders.get(orderId);
+    expect(rested?.status).toBe('open');
+    expect(rested?.restKey).toBe(order.side === 'buy' ? 'limit#SOL/USDC#acquire' : 'limit#SOL/USDC#dispose');
+    expect(rested?.openShard).toBeUndefined();
+    const trigger = rested?.lastFrame.meta.trigger as Record<string, unknown>;
+    expect(trigger).toMatchObject({ type: 'limit', limitPrice: order.limitPrice });
+    if (order.side === 'buy') expect(Number(trigger.lastPrice)).toBeGreaterThan(Number(order.limitPrice));
+    else expect(Number(trigger.lastPrice)).toBeLessThan(Number(order.limitPrice));
 
     // Now: the price is above the limit. Nothing triggers, nothing is written.
     expect((await new Watcher(ctx).tick()).triggered).not.toContain(orderId);
-    expect((await ctx.orders.get(orderId))?.seq).toBe(resting?.seq);
+    expect((await ctx.orders.get(orderId))?.seq).toBe(rested?.seq);
 
-    // Later, the market has fallen below the limit: the watcher enqueues it and the execution fills it.
-    expect((await new Watcher(fallen).tick()).triggered).toContain(orderId);
-    expect(await executeQueued(fallen, orderId)).toBe(1);
+    // Later, the market has gone past the limit: the watcher enqueues it and the execution fills it.
+    expect((await new Watcher(reached).tick()).triggered).toContain(orderId);
+    expect(await executeQueued(reached, orderId)).toBe(1);
     const filled = await ctx.orders.get(orderId);
     expect(filled?.status).toBe('confirmed');
     expect(filled?.history?.map((f) => f.status)).toEqual(['pending', 'open', 'routing', 'building', 'submitted', 'confirmed']);
-    expect(Number(filled?.lastFrame.meta.executedPrice)).toBeLessThanOrEqual(Number(limitBelowNow));
+    const executedPrice = Number(filled?.lastFrame.meta.executedPrice);
+    if (order.side === 'buy') expect(executedPrice).toBeLessThanOrEqual(Number(order.limitPrice));
+    else expect(executedPrice).toBeGreaterThanOrEqual(Number(order.limitPrice));
     expect(filled?.restKey).toBeUndefined();
     expect(filled?.restShard).toBeUndefined();
-    // The route's minAmountOut was held to the limit: 25 USDC at the limit price, in lamports, rounded up.
+    // The route's minAmountOut was held to the limit: the amount at the limit price (a buy: in / limit; a sell: in x limit).
     const building = filled?.history?.find((f) => f.status === 'building');
     const minOut = Number((building?.meta.route as { minAmountOut: string }).minAmountOut);
-    expect(minOut).toBeGreaterThanOrEqual(25 / Number(limitBelowNow) - 1e-9);
+    const atLimit = order.side === 'buy' ? Number(order.amount) / Number(order.limitPrice) : Number(order.amount) * Number(order.limitPrice);
+    expect(minOut).toBeGreaterThanOrEqual(atLimit * (1 - 1e-9));
     // Frames went out in order with no gap.
     const frames = framesOf(await drainStatusFrames(sqs), orderId);
     expect(statusesOf(frames)).toEqual(['open', 'routing', 'building', 'submitted', 'confirmed']);

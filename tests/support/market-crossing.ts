@@ -59,3 +59,27 @@ export const planCrossing = (
   }
   return undefined;
 };
+
+/**
+ * For tests that run the engine with a clock set ahead: a limit order that rests now (its limit 0.2 % beyond the
+ * route's price now) and that the market reaches, 0.4 % beyond, at `reachedAtMs`, within `horizonMs` (default 23 h,
+ * inside a resting order's default 24 h life). A buy when the market falls first, else a sell when it rises: the
+ * seeded market is not at its extreme in both directions for a whole day.
+ */
+export const planLaterCrossing = (nowMs: number, horizonMs = 23 * 3600_000): Crossing & { reachedAtMs: number; priceNow: number } => {
+  for (const c of DEFAULT_CANDIDATES) {
+    const tokenIn = resolveToken(c.tokenIn) as Token;
+    const tokenOut = resolveToken(c.tokenOut) as Token;
+    const spec = { side: c.side, tokenIn, tokenOut, amountIn: parseUiAmount(c.amount, tokenIn), slippageBps: 100 };
+    const priceAt = (tMs: number): number => Number(routeOrder(spec, tMs).route.price);
+    const priceNow = priceAt(nowMs);
+    const beyond = (p: number, by: number): boolean => (c.side === 'buy' ? p < priceNow * (1 - by) : p > priceNow * (1 + by));
+    for (let dt = 60_000; dt <= horizonMs; dt += 10_000) {
+      if (beyond(priceAt(nowMs + dt), 0.004)) {
+        const limitPrice = (priceNow * (c.side === 'buy' ? 0.998 : 1.002)).toPrecision(8);
+        return { order: { ...c, limitPrice: String(Number(limitPrice)) }, crossesAtMs: nowMs + dt, reachedAtMs: nowMs + dt, priceNow };
+      }
+    }
+  }
+  throw new Error(`the seeded market moves less than 0.4 % either way in the ${horizonMs / 3600_000} h after ${new Date(nowMs).toISOString()}`);
+};
