@@ -35,19 +35,26 @@ const SUMMARY: Record<(typeof KNOWN_ACTIONS)[number], string> = {
   subscribe:
     'Follow an existing order of this account (after a reconnect): its current frame, or with `fromSeq` every frame from that seq on, then every later one.',
   ping: 'Keepalive (API Gateway closes a connection idle for 10 min): answered with a `pong` frame carrying the engine time.',
-  cancel:
-    'Cancel a `pending` or `open` order of this account, by orderId or clientOrderId: answered with its `cancelled` frame (a connection that follows the order receives it once, in seq order); an order executing or terminal is NOT_CANCELLABLE with its status.',
-  orders:
-    "List this account's orders, newest first (`status` open, closed or all; `limit` 1-100, default 50): answered with an `orders` frame of each order's latest frame and the next page's `cursor` (null: no more).",
   launches:
     "The mock chain's pool launches, for snipers: every announced launch whose pool is scheduled or was created in the last 30 minutes (symbol, mint, decimals, dex, quoteToken, openTime, poolId: null until the pool exists).",
   mockLaunch:
     'Test hook (refused with UNKNOWN_ACTION unless the engine runs with MOCK_TEST_HOOKS): a launch now, its pool created at once and opening after openInSeconds; answered with a `launches` frame of that one launch.',
+  cancel:
+    'Cancel a `pending` or `open` order of this account, by orderId or clientOrderId: answered with its `cancelled` frame (a connection that follows the order receives it once, in seq order); an order executing or terminal is NOT_CANCELLABLE with its status.',
+  orders:
+    "List this account's orders, newest first (`status` open, closed or all; `limit` 1-100, default 50): answered with an `orders` frame of each order's latest frame and the next page's `cursor` (null: no more).",
 };
 
 const REPLY: Record<(typeof KNOWN_ACTIONS)[number], string> = {
   launches: 'launchesFrame',
-  mockLaunch: 'launchesFrame', execute: 'orderFrame', quote: 'quoteFrame', subscribe: 'orderFrame', ping: 'pongFrame', cancel: 'orderFrame', orders: 'ordersFrame' };
+  mockLaunch: 'launchesFrame',
+  execute: 'orderFrame',
+  quote: 'quoteFrame',
+  subscribe: 'orderFrame',
+  ping: 'pongFrame',
+  cancel: 'orderFrame',
+  orders: 'ordersFrame',
+};
 
 export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
   // Test hooks are refused unless the engine runs with MOCK_TEST_HOOKS: not part of the public contract.
@@ -56,10 +63,10 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
     quote: REQUEST_SCHEMAS.quote,
     subscribe: REQUEST_SCHEMAS.subscribe,
     ping: REQUEST_SCHEMAS.ping,
-    cancel: REQUEST_SCHEMAS.cancel,
-    orders: REQUEST_SCHEMAS.orders,
     launches: REQUEST_SCHEMAS.launches,
     mockLaunch: REQUEST_SCHEMAS.mockLaunch,
+    cancel: REQUEST_SCHEMAS.cancel,
+    orders: REQUEST_SCHEMAS.orders,
   };
   const errorPayload = jsonSchemaOf(errorFrameSchema, 'output');
   const errorProperties = errorPayload.properties as Record<string, JsonSchema>;
@@ -116,17 +123,17 @@ export const buildAsyncApi = (version = '0.1.0'): Record<string, unknown> => {
           },
           quoteFrame: { name: 'quote', title: 'Quote frame', payload: jsonSchemaOf(quoteFrameSchema, 'output') },
           pongFrame: { name: 'pong', title: 'Pong frame', payload: jsonSchemaOf(pongFrameSchema, 'output') },
-          ordersFrame: {
-            name: 'orders',
-            title: 'Orders frame',
-            summary: "A page of the account's orders (each one's latest frame), newest first; `cursor` asks for the next page, null when there is none.",
-            payload: jsonSchemaOf(ordersFrameSchema, 'output'),
-          },
           launchesFrame: {
             name: 'launches',
             title: 'Launches frame',
             summary: "The mock chain's announced pool launches (or, answering mockLaunch, the one it made).",
             payload: jsonSchemaOf(launchesFrameSchema, 'output'),
+          },
+          ordersFrame: {
+            name: 'orders',
+            title: 'Orders frame',
+            summary: "A page of the account's orders (each one's latest frame), newest first; `cursor` asks for the next page, null when there is none.",
+            payload: jsonSchemaOf(ordersFrameSchema, 'output'),
           },
           errorFrame: { name: 'error', title: 'Error frame', summary: 'A refused request; nothing was done. RATE_LIMITED and UNAVAILABLE carry retryAfterMs.', payload: errorPayload },
         },

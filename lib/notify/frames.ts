@@ -43,6 +43,17 @@ export const quoteFrameSchema = z.object({
 });
 export type QuoteFrame = z.infer<typeof quoteFrameSchema>;
 
+/**
+ * PROTOCOL.md v2 `orders`' answer: the latest frame of each of the caller's orders, newest first, and the cursor of the
+ * next page (null: no more).
+ */
+export const ordersFrameSchema = z.object({
+  type: z.literal('orders'),
+  orders: z.array(orderFrameSchema),
+  cursor: z.string().nullable(),
+});
+export type OrdersFrame = z.infer<typeof ordersFrameSchema>;
+
 /** PROTOCOL.md v2 `launches` entry: a launch announced by the mock chain; `poolId` null until its pool is created. */
 export const launchEntrySchema = z.object({
   symbol: z.string(),
@@ -59,17 +70,6 @@ export const launchEntrySchema = z.object({
 /** PROTOCOL.md v2 `launches`' answer (and `mockLaunch`'s: the one launch it made). */
 export const launchesFrameSchema = z.object({ type: z.literal('launches'), launches: z.array(launchEntrySchema) });
 export type LaunchesFrame = z.infer<typeof launchesFrameSchema>;
-
-/**
- * PROTOCOL.md v2 `orders`' answer: the latest frame of each of the caller's orders, newest first, and the cursor of the
- * next page (null: no more).
- */
-export const ordersFrameSchema = z.object({
-  type: z.literal('orders'),
-  orders: z.array(orderFrameSchema),
-  cursor: z.string().nullable(),
-});
-export type OrdersFrame = z.infer<typeof ordersFrameSchema>;
 
 /** PROTOCOL.md v2 `ping`'s answer. */
 export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.string() });

@@ -281,7 +281,7 @@ export const validateOrders = (body: unknown): OrdersRequest => {
 /** PROTOCOL.md v2 `launches`, and `mockLaunch` (refused with UNKNOWN_ACTION unless MOCK_TEST_HOOKS is on). */
 export const LAUNCH_ACTIONS = ['launches', 'mockLaunch'] as const;
 
-export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping', ...LAUNCH_ACTIONS, 'cancel', 'orders'] as const;
+export const KNOWN_ACTIONS = ['execute', 'subscribe', 'quote', 'ping', 'cancel', 'orders', ...LAUNCH_ACTIONS] as const;
 
 /** The request messages' schemas, as the published contract describes them (infra/asyncapi.ts). */
 export const REQUEST_SCHEMAS = {
@@ -289,8 +289,8 @@ export const REQUEST_SCHEMAS = {
   quote: quoteSchema,
   subscribe: subscribeSchema,
   ping: pingSchema,
-  cancel: cancelSchema,
-  orders: ordersSchema,
   launches: launchesSchema,
   mockLaunch: mockLaunchSchema,
+  cancel: cancelSchema,
+  orders: ordersSchema,
 } as const;

@@ -13,8 +13,8 @@ const byType: Record<string, ValidateFunction> = {
   quote: ajv.compile(messages.quoteFrame?.payload ?? {}),
   error: ajv.compile(messages.errorFrame?.payload ?? {}),
   pong: ajv.compile(messages.pongFrame?.payload ?? {}),
-  orders: ajv.compile(messages.ordersFrame?.payload ?? {}),
   launches: ajv.compile(messages.launchesFrame?.payload ?? {}),
+  orders: ajv.compile(messages.ordersFrame?.payload ?? {}),
 };
 
 /** Why `frame` is not a frame the document describes, or undefined when it is one. */
