@@ -331,8 +331,17 @@ const main = async (): Promise<void> => {
     http: `http://127.0.0.1:${ports.http}`,
   };
 
+  const lambda = new LambdaClient({
+    endpoint: endpoints.lambda,
+    region,
+    credentials: dummyCredentials,
+    maxAttempts: 1,
+  });
+
   // Supervision: an unexpected exit of serverless-offline (crash, kill -9) is logged and it is restarted; the
-  // emulators and the poller keep running (invocations fail meanwhile and their messages stay on the queue).
+  // emulators and the poller keep running (invocations fail meanwhile and their messages stay on the queue). The
+  // watcher's invocation died with the host: it is started again with it, or resting limit orders (among them those
+  // whose interrupted attempt went back to `open`) would wait for the schedule's next minute to trigger or expire.
   let restarts = 0;
   const supervise = (o: Offline): void => {
     o.onExit((code, signal) => {
@@ -355,6 +364,7 @@ const main = async (): Promise<void> => {
             writeState(endpoints);
             log.info(`serverless offline restarted (pid ${next.pid})`);
             supervise(next);
+            startWatchingNow(config.functions.watcher?.name, lambda);
             return;
           } catch (err) {
             log.error(`restart failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -373,12 +383,6 @@ const main = async (): Promise<void> => {
     log: log.child('edge'),
   });
 
-  const lambda = new LambdaClient({
-    endpoint: endpoints.lambda,
-    region,
-    credentials: dummyCredentials,
-    maxAttempts: 1,
-  });
   const invoke: Invoke = async (functionName, event) => {
     try {
       const out = await lambda.send(
