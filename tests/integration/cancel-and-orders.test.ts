@@ -6,8 +6,6 @@ import type { EngineContext } from '../../lib/engine';
 import type { OrderFrame } from '../../lib/notify/frames';
 import { RequestError } from '../../lib/errors';
 import { TERMINAL_STATUSES } from '../../lib/orders/state-machine';
-import { routeOrder } from '../../lib/routing';
-import { resolveToken, type Token } from '../../lib/tokens';
 
 /*
  * `cancel` and `orders` (PROTOCOL.md v2) against DynamoDB Local and the SQS emulator: the listing pages the owner's
@@ -301,66 +299,4 @@ describe('cancel', () => {
   }, 120_000);
 });
 
-describe('cancel racing a limit order\'s trigger', () => {
-  /*
-   * The market is a pure function of the seed and the clock: a buy limit a little below today's price rests now, and
-   * an engine whose clock is set to a time the market has fallen to it triggers it (open -> routing, conditional on
-   * seq, as the cancel is).
-   */
-  const USDC = resolveToken('USDC') as Token;
-  const SOL = resolveToken('SOL') as Token;
-  const priceAt = (tMs: number): number => Number(routeOrder({ side: 'buy', tokenIn: USDC, tokenOut: SOL, amountIn: 25_000_000n, slippageBps: 100 }, tMs).route.price);
-
-  it('50 times: each order ends exactly once, cancelled without a transaction or triggered and never cancelled', async () => {
-    // The lowest price of the next 23 hours (each order lives 24 h), and the highest of the 30 s after it: a limit
-    // between that and the price now rests now and triggers then, for as long as the test takes.
-    const nowMs = Date.now();
-    let lowestAt = 0;
-    for (let dt = 60_000; dt <= 23 * 3600_000; dt += 60_000) if (priceAt(nowMs + dt) < priceAt(nowMs + lowestAt)) lowestAt = dt;
-    const highAfter = Math.max(...Array.from({ length: 31 }, (_, k) => priceAt(nowMs + lowestAt + k * 1_000)));
-    const highNow = Math.min(...Array.from({ length: 31 }, (_, k) => priceAt(nowMs + k * 1_000)));
-    expect(highAfter, 'the seeded market falls within 23 hours').toBeLessThan(highNow * 0.9998);
-    const fallen = testContext(() => Date.now() + lowestAt);
-    const limitPrice = ((highNow + highAfter) / 2).toFixed(4);
-
-    const owner = newOwner();
-    const ids = await placeMany(owner, 50, () => ({ type: 'limit', limitPrice }));
-    const placedMessages = await takeMessages(sqs, ordersUrl, 50);
-    expect(placedMessages).toHaveLength(50);
-    // Their first delivery, now: each rests open.
-    await Promise.all(placedMessages.map((m) => executeOrderMessage(ctx, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 })));
-    for (const orderId of ids) expect((await ctx.orders.get(orderId))?.status, orderId).toBe('open');
-    await drainStatusFrames(sqs);
-
-    const outcomes = await Promise.all(
-      ids.map(async (orderId, i) => {
-        const outcome = await raceCancel(
-          i,
-          // The watcher's message for the order, delivered to an engine that sees the fallen market.
-          () => executeOrderMessage(fallen, { messageId: `trigger-${orderId}`, body: JSON.stringify({ orderId }), receiveCount: 1, deadlineMs: Date.now() + 25_000 }),
-          () => cancelOrder(ctx, { owner, request: { orderId } }),
-        );
-        return { orderId, cancelled: outcome.cancelled, raced: outcome.raced };
-      }),
-    );
-    let cancelledCount = 0;
-    for (const { orderId, cancelled } of outcomes) {
-      const order = await ctx.orders.get(orderId);
-      const statuses = order?.history?.map((f) => f.status) ?? [];
-      expect(order?.history?.map((f) => f.seq)).toEqual(statuses.map((_, k) => k + 1));
-      expect(statuses.filter((s) => TERMINAL_STATUSES.has(s)), orderId).toHaveLength(1);
-      if (cancelled) {
-        cancelledCount++;
-        expect(statuses, orderId).toEqual(['pending', 'open', 'cancelled']);
-        expect(order?.tx, orderId).toBeUndefined();
-      } else {
-        expect(statuses, orderId).toContain('routing');
-        expect(statuses, orderId).not.toContain('cancelled');
-      }
-    }
-    expect(cancelledCount).toBeGreaterThan(0);
-    expect(cancelledCount).toBeLessThan(50);
-    const raced = outcomes.filter((o) => o.raced);
-    console.info(`open cancel vs trigger, ${raced.length} true races: ${raced.filter((o) => o.cancelled).length} cancelled`);
-  }, 120_000);
-});
+// Cancel racing a resting order's trigger: tests/integration/cancel-trigger-race.test.ts.
