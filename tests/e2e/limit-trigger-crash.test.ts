@@ -98,14 +98,14 @@ it(`kill -9 of the Lambda host while ${ORDERS} limit orders trigger: every order
   const restingBeforeMs = crossesAtMs - Date.now();
   expect(restingBeforeMs).toBeGreaterThan(0);
 
-  // The watcher triggers them when the market gets there: kill the host once the first ones are mid-execution (five
-  // of them, or one already sent, or a second after the first was seen).
+  // The watcher triggers them when the market gets there: kill the host once the first ones are mid-execution, at the
+  // first one sent (`submitted`: its takeover reconciles by signature) or 3 s after the first trigger was seen.
   const triggerDeadline = crossesAtMs + 15_000;
   let firstSeenMs: number | undefined;
   for (;;) {
     const inFlightNow = orders.filter((o) => IN_FLIGHT.includes(String(o.status)));
     if (inFlightNow.length > 0) firstSeenMs ??= Date.now();
-    if (inFlightNow.length >= 5 || inFlightNow.some((o) => o.status === 'submitted') || (firstSeenMs !== undefined && Date.now() - firstSeenMs > 1_000)) break;
+    if (inFlightNow.some((o) => o.status === 'submitted') || (firstSeenMs !== undefined && Date.now() - firstSeenMs > 3_000)) break;
     if (Date.now() > triggerDeadline) break;
     await sleep(50);
     orders = await mine();
@@ -180,10 +180,17 @@ it(`kill -9 of the Lambda host while ${ORDERS} limit orders trigger: every order
    * not the schedule's next minute. The market stays past the limit for 30 s or more after it got there (the plan).
    */
   const retriggerGapsMs: number[] = [];
+  let priceMisses = 0;
   for (const o of orders) {
-    const history = (o.history ?? []) as Array<{ status: string; at: string }>;
+    const history = (o.history ?? []) as Array<{ status: string; at: string; meta: { lastError?: { code: string } } }>;
     history.forEach((f, k) => {
       if (f.status !== 'open' || !history.slice(0, k).some((g) => g.status === 'routing')) return;
+      // Back to open after a landing that failed on price (the market moved against the limit meanwhile): the limit
+      // held, and the trigger waits for the market, not only for the watcher.
+      if (f.meta.lastError?.code !== 'ATTEMPT_INTERRUPTED') {
+        priceMisses += f.meta.lastError?.code === 'SLIPPAGE_EXCEEDED' ? 1 : 0;
+        return;
+      }
       const next = history.slice(k + 1).find((g) => g.status === 'routing' || TERMINAL.includes(g.status));
       if (next?.status === 'routing') retriggerGapsMs.push(Date.parse(next.at) - Date.parse(f.at));
     });
@@ -206,7 +213,8 @@ it(`kill -9 of the Lambda host while ${ORDERS} limit orders trigger: every order
       `host back in ${restartedMs} ms; all terminal ${terminalMs} ms after the kill: ${confirmed} confirmed, ${expired} expired, ` +
       `${ORDERS - confirmed - expired} other; ${transactions} transactions; max attempt ${Math.max(...attempts)}; ` +
       `last routing after the host was back: ${routedAfterBackMs.filter((t) => t >= 0).length} orders, ${routedAfterBackMs.find((t) => t >= 0)}..${routedAfterBackMs.at(-1)} ms; ` +
-      `${retriggerGapsMs.length} interrupted attempts back to open, triggered again after ${retriggerGapsMs.length ? `${Math.min(...retriggerGapsMs)}..${Math.max(...retriggerGapsMs)}` : '-'} ms`,
+      `${retriggerGapsMs.length} interrupted attempts back to open, triggered again after ${retriggerGapsMs.length ? `${Math.min(...retriggerGapsMs)}..${Math.max(...retriggerGapsMs)}` : '-'} ms; ` +
+      `${priceMisses} landings failed on price (back to open, limit held)`,
   );
   // Most were executed: the market held past the limit long enough for the takeover (expiry is the bound, not the aim).
   expect(confirmed).toBeGreaterThan(0);
