@@ -40,7 +40,8 @@ const priceAt = (tMs: number): number => Number(routeOrder(side.spec, tMs).route
 /** Price in the order's favour: lower for a buy, higher for a sell. */
 const favour = (price: number): number => (side.order.side === 'buy' ? price : -price);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const deadlineMs = (): number => Date.now() + 25_000;
+/** A delivery's deadline on the clock of the engine that runs it (the later engine's is ahead of the wall clock). */
+const deadlineMs = (engine: EngineContext): number => engine.now() + 25_000;
 
 let ctx: EngineContext;
 /** The engine at a time when the market is past the orders' limit, in their favour (for the whole of the test's run). */
@@ -103,7 +104,7 @@ const placeResting = async (count: number, tag: string): Promise<Array<{ orderId
   const mine = new Set(placed.map((p) => p.orderId));
   const messages = (await takeMessages(sqs, ordersUrl, count + 10)).filter((m) => mine.has((JSON.parse(m.body) as { orderId: string }).orderId));
   expect(messages).toHaveLength(count);
-  await Promise.all(messages.map((m) => executeOrderMessage(ctx, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: deadlineMs() })));
+  await Promise.all(messages.map((m) => executeOrderMessage(ctx, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: deadlineMs(ctx) })));
   for (const { orderId } of placed) expect((await ctx.orders.get(orderId))?.status, orderId).toBe('open');
   return placed;
 };
@@ -125,7 +126,7 @@ const triggerMessages = async (orderIds: string[]): Promise<Map<string, { messag
  */
 const runTrigger = async (message: { messageId: string; body: string }): Promise<void> => {
   for (let receiveCount = 1; receiveCount <= 4; receiveCount++) {
-    const outcome = await executeOrderMessage(fallen, { ...message, receiveCount, deadlineMs: deadlineMs() });
+    const outcome = await executeOrderMessage(fallen, { ...message, receiveCount, deadlineMs: deadlineMs(fallen) });
     if (outcome.kind !== 'retry') return;
     await sleep(Math.min(8, outcome.visibilitySeconds ?? 1) * 1000);
   }

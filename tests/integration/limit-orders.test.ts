@@ -39,10 +39,14 @@ beforeAll(() => {
 });
 afterAll(() => sqs.destroy());
 
-/** Executes every queued message of `orderId` (others are left to their tests), with the engine `at`. */
+/**
+ * Executes every queued message of `orderId` (others are left to their tests), with the engine `at`. The delivery's
+ * deadline is on the engine's clock, as the handler computes it: a wall-clock deadline under an engine set hours ahead
+ * would read as passed, and the execution would give the order back at `submitted` before its landing.
+ */
 const executeQueued = async (at: EngineContext, orderId: string): Promise<number> => {
   const messages = (await takeMessages(sqs, ordersUrl(), 50)).filter((m) => (JSON.parse(m.body) as { orderId: string }).orderId === orderId);
-  for (const m of messages) await executeOrderMessage(at, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: Date.now() + 25_000 });
+  for (const m of messages) await executeOrderMessage(at, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: at.now() + 25_000 });
   return messages.length;
 };
 
