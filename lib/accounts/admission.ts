@@ -271,6 +271,7 @@ const admitByWrite = async (
 
   // One write decides (LimitsTable.admit): each concurrent request is judged by the item as it is when written.
   const believedIdle = new Set(params.believedIdle);
+  let recounted = false;
   for (let attempt = 1; ; attempt++) {
     const writeAtMs = ctx.now();
     const steps: BucketStep[] = buckets.map(({ key, bucket }) => ({
@@ -315,7 +316,14 @@ const admitByWrite = async (
       await sleep(waitMs);
       continue;
     }
-    if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) throw tooManyOpenOrders(limits.openOrders);
+    if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) {
+      // At the cap: a count that lost a give-back is corrected first (at most once per request), then written again.
+      if (!recounted && (await recountOpenOrders(ctx, owner, state))) {
+        recounted = true;
+        continue;
+      }
+      throw tooManyOpenOrders(limits.openOrders);
+    }
     // Not over a limit: a bucket believed idle was not (another request charged it). Write again in the other form.
     const busy = [...believedIdle].filter((key) => (stateTat(state, key, connectionId) ?? 0) >= microsOf(writeAtMs));
     if (busy.length === 0 || attempt >= MAX_ADMISSION_WRITES) {
@@ -330,7 +338,50 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Gives back an open-order slot. Best effort: never fails the caller (a lost release only makes the count stricter). */
 export const releaseOpenOrder = async (ctx: EngineContext, owner: string): Promise<void> => {
   if (ctx.config.LIMIT_OPEN_ORDERS === 0) return;
-  await ctx.limits.releaseOpenOrder(owner).catch((error: unknown) => log.warn('could not release an open-order slot', { owner, error }));
+  await ctx.limits.releaseOpenOrder(owner, microsOf(ctx.now())).catch((error: unknown) => log.warn('could not release an open-order slot', { owner, error }));
+};
+
+/*
+ * The open-order recount. The count is kept by writes (+1 at admission, -1 at the terminal write), and a write can be
+ * lost: a Lambda dies between an order's terminal write and its give-back, or an UNAVAILABLE answer reserved a slot for
+ * an order that was never recorded. Each such loss leaves the account one slot short for good. So when an account is
+ * refused at its cap, its non-terminal orders are counted on the `openByOwner` index and the count set to that, in a
+ * write conditional on the count not having moved since it was read.
+ * - Only a count that has been still for OPEN_ORDERS_STILL_MS is recounted: an admission in flight has reserved its
+ *   slot before its order is written, and an index shows a write a moment late (on AWS, GSIs are eventually
+ *   consistent), so a count that just moved may be right where the index is not yet.
+ * - At most one recount per account per OPEN_ORDERS_RECOUNT_EVERY_MS, claimed by a conditional write: an account that
+ *   really is at its cap, and keeps asking, costs one index query per interval, not one per refusal.
+ * What it cannot see: a give-back delayed past the still period (it lands after the correction, one too low), and
+ * orders recorded before the index existed (not on it, so not counted).
+ */
+const OPEN_ORDERS_STILL_MS = 10_000;
+const OPEN_ORDERS_RECOUNT_EVERY_MS = 30_000;
+
+/**
+ * Recounts the owner's open orders if `observed` (the item that refused at the cap) allows. True when the caller should
+ * write again: slots were freed, or the count moved under the recount.
+ */
+export const recountOpenOrders = async (ctx: EngineContext, owner: string, observed: LimitsState): Promise<boolean> => {
+  const nowMs = ctx.now();
+  try {
+    const claimed = await ctx.limits.claimOpenOrderRecount(owner, {
+      observed,
+      nowUs: microsOf(nowMs),
+      everyUs: OPEN_ORDERS_RECOUNT_EVERY_MS * 1000,
+      stillSinceUs: microsOf(nowMs - OPEN_ORDERS_STILL_MS),
+    });
+    if (!claimed) return false;
+    const counted = await ctx.orderListing.countOpen(owner);
+    if (counted === observed.openOrders) return false;
+    const corrected = await ctx.limits.correctOpenOrders(owner, { observed, counted, nowUs: microsOf(ctx.now()) });
+    if (!corrected) return true; // The count moved meanwhile (a give-back, an admission): the caller writes again.
+    log.warn('open-order count corrected by a recount', { owner, counted: observed.openOrders, open: counted });
+    return counted < (observed.openOrders ?? 0);
+  } catch (error) {
+    log.warn('could not recount open orders; the count stands', { owner, error });
+    return false;
+  }
 };
 
 /*

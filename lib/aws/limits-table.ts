@@ -8,6 +8,8 @@ import { dynamo } from './clients';
  *   orderTat, quoteTat   the `execute` and `quote` token buckets, as GCRA theoretical arrival times (microseconds
  *                        since the epoch, whole numbers: see TokenBucket in lib/accounts/admission.ts)
  *   openOrders           non-terminal orders: +1 when an order is admitted, -1 when it reaches a terminal status
+ *   openChangedAt        when `openOrders` last moved (microseconds): a recount trusts only a count that has been still
+ *   openRecountedAt      when the open orders were last recounted (microseconds): at most one recount per interval
  *   connections          registered connections: +1 on $connect, -1 on $disconnect (or when found closed)
  *   c#<connectionId>     one per registered connection: that connection's message bucket (its tat; the connect time
  *                        until its first message, in microseconds too). Present exactly while the connection is counted.
@@ -35,6 +37,8 @@ export interface LimitsState {
   orderTat?: number;
   quoteTat?: number;
   openOrders?: number;
+  openChangedAt?: number;
+  openRecountedAt?: number;
   connections?: number;
   /** Registered connections and the tat of each one's message bucket. */
   connectionTats: Record<string, number>;
@@ -64,6 +68,8 @@ export const stateOf = (item: Record<string, unknown> | undefined): LimitsState 
     else if (name === 'orderTat') state.orderTat = number;
     else if (name === 'quoteTat') state.quoteTat = number;
     else if (name === 'openOrders') state.openOrders = number;
+    else if (name === 'openChangedAt') state.openChangedAt = number;
+    else if (name === 'openRecountedAt') state.openRecountedAt = number;
     else if (name === 'connections') state.connections = number;
   }
   return state;
@@ -111,13 +117,14 @@ export class LimitsTable {
     let add = '';
     if (params.openOrdersMax !== undefined) {
       names['#open'] = 'openOrders';
+      names['#openChanged'] = 'openChangedAt';
       values[':maxOpen'] = params.openOrdersMax;
       values[':one'] = 1;
       conditions.push('(attribute_not_exists(#open) OR #open < :maxOpen)');
+      sets.push('#openChanged = :now');
       add = ' ADD #open :one';
     }
     if (conditions.length === 0) return { ok: true, state: { connectionTats: {} } };
-    if (sets.length === 0) delete values[':now'];
     try {
       const result = await this.client().send(
         new UpdateCommand({
@@ -168,19 +175,72 @@ export class LimitsTable {
   }
 
   /** Frees one open-order slot; never below zero (orders admitted before the counter existed are not counted). */
-  async releaseOpenOrder(accountId: string): Promise<void> {
+  async releaseOpenOrder(accountId: string, nowUs: number): Promise<void> {
     try {
       await this.client().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { accountId },
-          UpdateExpression: 'ADD openOrders :minusOne',
+          UpdateExpression: 'SET openChangedAt = :now ADD openOrders :minusOne',
           ConditionExpression: 'openOrders > :zero',
-          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0, ':now': nowUs },
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Claims the account's next open-order recount: one writer per `everyUs`, and only while the count has not moved
+   * since `observed` was read and has been still since `stillSinceUs` (no admission or release in flight that an index
+   * could not show yet). False when another writer claimed it, or the count moved: the caller keeps the count.
+   */
+  async claimOpenOrderRecount(accountId: string, params: { observed: LimitsState; nowUs: number; everyUs: number; stillSinceUs: number }): Promise<boolean> {
+    const { observed } = params;
+    if (observed.openOrders === undefined || (observed.openChangedAt ?? 0) >= params.stillSinceUs) return false;
+    if (observed.openRecountedAt !== undefined && observed.openRecountedAt > params.nowUs - params.everyUs) return false;
+    return this.conditionalSet(accountId, 'SET openRecountedAt = :now', {
+      observed,
+      extraCondition: 'AND (attribute_not_exists(openRecountedAt) OR openRecountedAt <= :lastAllowed)',
+      values: { ':now': params.nowUs, ':lastAllowed': params.nowUs - params.everyUs },
+    });
+  }
+
+  /** Sets the open-order count to `counted`, unless it moved since `observed` was read (then false: keep it). */
+  async correctOpenOrders(accountId: string, params: { observed: LimitsState; counted: number; nowUs: number }): Promise<boolean> {
+    return this.conditionalSet(accountId, 'SET openOrders = :counted, openChangedAt = :now', {
+      observed: params.observed,
+      values: { ':counted': params.counted, ':now': params.nowUs },
+    });
+  }
+
+  /** An update on condition that `openOrders` and `openChangedAt` are what `observed` read. */
+  private async conditionalSet(
+    accountId: string,
+    update: string,
+    params: { observed: LimitsState; values: Record<string, unknown>; extraCondition?: string },
+  ): Promise<boolean> {
+    const { observed } = params;
+    const changed = observed.openChangedAt === undefined ? 'attribute_not_exists(openChangedAt)' : 'openChangedAt = :seenChanged';
+    try {
+      await this.client().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: update,
+          ConditionExpression: `openOrders = :seenOpen AND ${changed} ${params.extraCondition ?? ''}`.trim(),
+          ExpressionAttributeValues: {
+            ...params.values,
+            ':seenOpen': observed.openOrders,
+            ...(observed.openChangedAt === undefined ? {} : { ':seenChanged': observed.openChangedAt }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

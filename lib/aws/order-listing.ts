@@ -71,6 +71,30 @@ export class OrderListing {
   }
 
   /**
+   * How many orders of `owner` are not terminal, counted on the sparse `openByOwner` index (Select COUNT: no item is
+   * returned). The index is eventually consistent: an order placed or ended a moment ago may not be counted as it is.
+   */
+  async countOpen(owner: string): Promise<number> {
+    let counted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'openByOwner',
+          KeyConditionExpression: 'openOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+          Select: 'COUNT',
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      counted += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return counted;
+  }
+
+  /**
    * The latest frame of each order (BatchGetItem, strongly consistent, without the history), in the order of `orderIds`;
    * an id that is not an order of `owner` is left out.
    */

@@ -223,7 +223,7 @@ describe('account buckets', () => {
     expect(await item(owner)).toMatchObject({ openOrders: 3 });
     // A quote is not an order: it is not held back by the open-order cap.
     await expect(order('quote')).resolves.toEqual({ openOrderReserved: false });
-    await ctx.limits.releaseOpenOrder(owner);
+    await ctx.limits.releaseOpenOrder(owner, Date.now() * 1000);
     await expect(order()).resolves.toEqual({ openOrderReserved: true });
     expect((await item(owner))?.openOrders).toBe(3);
   });
@@ -266,8 +266,84 @@ describe('open-order slots follow the orders', () => {
     expect(await ctx.orders.get(placed.orderId)).toMatchObject({ status: 'confirmed' });
     expect((await item(owner))?.openOrders).toBe(0);
     // Never below zero, whatever gives back a slot it did not take.
-    await ctx.limits.releaseOpenOrder(owner);
+    await ctx.limits.releaseOpenOrder(owner, Date.now() * 1000);
     expect((await item(owner))?.openOrders).toBe(0);
+  });
+});
+
+describe('open-order recount', () => {
+  /** An engine on a clock the test moves, whose index counts are counted; `place` admits and records an order. */
+  const recountEngine = async () => {
+    const { ctx, clock } = engineAt();
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    let counts = 0;
+    const realCount = ctx.orderListing.countOpen.bind(ctx.orderListing);
+    ctx.orderListing.countOpen = (...args) => {
+      counts++;
+      return realCount(...args);
+    };
+    const admitOrder = () => admit(ctx, { owner, connectionId, charge: 'order' });
+    const place = async (clientOrderId: string) => {
+      const admission = await admitOrder();
+      const placed = await placeOrder(ctx, {
+        reply: { connectionId, endpoint: 'http://127.0.0.1:9' },
+        owner,
+        order: validateExecute(executeBody({ clientOrderId }), { testHooks: true }),
+        openOrderReserved: admission.openOrderReserved,
+      });
+      expect(placed.created).toBe(true);
+    };
+    return { ctx, clock, owner, admitOrder, place, counts: () => counts };
+  };
+
+  it('a count that lost its give-backs is corrected at the cap once it has been still: the open orders are counted, the refused order admitted', async () => {
+    const { clock, owner, admitOrder, place, counts } = await recountEngine();
+    await place('recount-1');
+    // Two slots reserved for orders never recorded (an UNAVAILABLE answer that may have recorded them): the leak.
+    await admitOrder();
+    await admitOrder();
+    expect((await item(owner))?.openOrders).toBe(3);
+    // A second later the count is still moving (an order being placed has its slot before its record): not recounted.
+    clock.now += 1_000;
+    await expect(admitOrder()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1_000 });
+    expect(counts()).toBe(0);
+    // Still for 10 s: the index has one open order; the count becomes 1, and this order takes a second slot.
+    clock.now += 10_000;
+    await expect(admitOrder()).resolves.toEqual({ openOrderReserved: true });
+    expect(counts()).toBe(1);
+    expect((await item(owner))?.openOrders).toBe(2);
+  });
+
+  it('an account really at its cap keeps its count, and is recounted at most once per 30 s however often it asks', async () => {
+    const { clock, owner, admitOrder, place, counts } = await recountEngine();
+    for (const n of [1, 2, 3]) {
+      await place(`full-${n}`);
+      clock.now += 400; // within the 5/s order bucket
+    }
+    clock.now += 11_000;
+    for (let n = 0; n < 5; n++) await expect(admitOrder()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(counts()).toBe(1);
+    expect((await item(owner))?.openOrders).toBe(3);
+    clock.now += 30_000;
+    await expect(admitOrder()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(counts()).toBe(2);
+    expect((await item(owner))?.openOrders).toBe(3);
+  });
+
+  it('a give-back that lands during the recount is not overwritten: the count is left to the writes', async () => {
+    const { ctx, clock, owner, admitOrder, counts } = await recountEngine();
+    for (let n = 0; n < 3; n++) await admitOrder();
+    clock.now += 11_000;
+    const realCount = ctx.orderListing.countOpen.bind(ctx.orderListing);
+    ctx.orderListing.countOpen = async (...args) => {
+      await ctx.limits.releaseOpenOrder(owner, clock.now * 1000);
+      return realCount(...args);
+    };
+    // The index counts 0, but the count moved to 2 meanwhile: no correction; the request writes again and takes a slot.
+    await expect(admitOrder()).resolves.toEqual({ openOrderReserved: true });
+    expect(counts()).toBe(1);
+    expect((await item(owner))?.openOrders).toBe(3);
   });
 });
 
