@@ -64,6 +64,23 @@ export const planCrossing = (
 };
 
 /**
+ * The first time at or after `fromMs` (to STEP_MS, within `horizonMs`) at which the seeded market reaches `order`'s
+ * limit as the engine judges it (a buy: the route's price at or below the limit; a sell: at or above); undefined if it
+ * does not within the horizon.
+ */
+export const reachedAt = (order: CrossingCandidate & { limitPrice: string }, fromMs: number, horizonMs: number): number | undefined => {
+  const tokenIn = resolveToken(order.tokenIn) as Token;
+  const tokenOut = resolveToken(order.tokenOut) as Token;
+  const spec = { side: order.side, tokenIn, tokenOut, amountIn: parseUiAmount(order.amount, tokenIn), slippageBps: 100 };
+  const limit = Number(order.limitPrice);
+  for (let t = fromMs; t <= fromMs + horizonMs; t += STEP_MS) {
+    const price = Number(routeOrder(spec, t).route.price);
+    if (order.side === 'buy' ? price <= limit : price >= limit) return t;
+  }
+  return undefined;
+};
+
+/**
  * For tests that run the engine with a clock set ahead: a limit order that rests now (its limit 0.2 % beyond the
  * route's price now) and that the market reaches, 0.4 % beyond, at `reachedAtMs`, within `horizonMs` (default 23 h,
  * inside a resting order's default 24 h life). A buy when the market falls first, else a sell when it rises: the
