@@ -116,33 +116,66 @@ const tooManyOpenOrders = (max: number): RequestError =>
  * Writes in flight. A flood arrives faster than the table answers, and the hints only learn from answers: without
  * more, every message of a flood is a write, DynamoDB Local serialises them, and every account waits behind that
  * queue (measured: 500 messages/s from one account left another account's orders unanswered for 40 s). So a request
- * counts the writes of its account still in flight as if each will be admitted, and one that even this prediction
- * refuses is refused at once (RATE_LIMITED, with the wait the prediction gives), without a write. The prediction errs
- * only on the strict side: a write in flight that is refused or fails leaves more room, not less, and the client's
- * retry after `retryAfterMs` finds it. A burst within the bucket is predicted admitted and written at once. A Lambda
- * instance on AWS serves one request at a time, so there nothing is ever in flight beside it.
+ * counts the writes of its account in flight as if each will be admitted, and one that even this prediction refuses
+ * is refused at once (RATE_LIMITED, with the wait the prediction gives), without a write. A Lambda instance on AWS
+ * serves one request at a time, so there nothing is ever in flight beside it.
+ *
+ * Only the writes begun since the last answer on a bucket are counted. One begun before it may already be in the tat
+ * that answer brought (the table applied it first, its own answer is still on its way): counting it again refused the
+ * tenth order of a burst of ten on a loaded machine. A write begun after an answer arrived reached the table after
+ * the write that answer is for, so it cannot be in the tat. The prediction can therefore only under-count, which
+ * costs a write the table refuses, never a refusal within the burst.
  *
  * Refused requests used to wait up to 1 s for the writes in flight to land and decide again: under a flood of 500
  * messages/s that kept about 450 requests waiting at any moment, each woken by every landing, and that work alone
  * delayed every other account's acknowledgements on the shared host (npm run bench -- --mode flood).
  */
 class InFlight {
-  private readonly count = new Map<string, number>();
+  /** Per key: the writes in flight, by the answer epoch they began in. */
+  private readonly writes = new Map<string, Map<number, number>>();
+  /** Per key with writes in flight: how many answers have arrived since the first of them began. */
+  private readonly epochs = new Map<string, number>();
 
+  /** Every write in flight on `key`. */
   of(key: string): number {
-    return this.count.get(key) ?? 0;
+    let total = 0;
+    for (const count of this.writes.get(key)?.values() ?? []) total += count;
+    return total;
+  }
+
+  /** The writes in flight on `key` begun since its last answer: none of them can be in what that answer said. */
+  unseen(key: string): number {
+    return this.writes.get(key)?.get(this.epochs.get(key) ?? 0) ?? 0;
+  }
+
+  /** An answer on `keys` arrived (it carries the tats as the table then held them). */
+  answered(keys: string[]): void {
+    for (const key of keys) if (this.epochs.has(key)) this.epochs.set(key, (this.epochs.get(key) as number) + 1);
   }
 
   begin(keys: string[]): () => void {
-    for (const key of keys) this.count.set(key, this.of(key) + 1);
+    const began = keys.map((key) => {
+      const epoch = this.epochs.get(key) ?? 0;
+      this.epochs.set(key, epoch);
+      const byEpoch = this.writes.get(key) ?? new Map<number, number>();
+      byEpoch.set(epoch, (byEpoch.get(epoch) ?? 0) + 1);
+      this.writes.set(key, byEpoch);
+      return { key, epoch };
+    });
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
-      for (const key of keys) {
-        const left = this.of(key) - 1;
-        if (left > 0) this.count.set(key, left);
-        else this.count.delete(key);
+      for (const { key, epoch } of began) {
+        const byEpoch = this.writes.get(key);
+        if (!byEpoch) continue;
+        const left = (byEpoch.get(epoch) ?? 0) - 1;
+        if (left > 0) byEpoch.set(epoch, left);
+        else byEpoch.delete(epoch);
+        if (byEpoch.size === 0) {
+          this.writes.delete(key);
+          this.epochs.delete(key);
+        }
       }
     };
   }
@@ -233,7 +266,7 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
   const nowMs = ctx.now();
   const judged = buckets.map(({ key, bucket }) => {
     const tat = knownTat(account, key, connectionId);
-    const inFlight = account.inFlight.of(flightKey(key));
+    const inFlight = account.inFlight.unseen(flightKey(key));
     // As if every write in flight were admitted: a bucket's tat moves one interval per admission.
     const predicted = inFlight === 0 ? tat : Math.max(tat ?? 0, microsOf(nowMs)) + inFlight * bucket.intervalUs;
     return { key, bucket, certain: gcra(bucket, tat, nowMs), predicted: gcra(bucket, predicted, nowMs) };
@@ -248,7 +281,7 @@ export const admit = async (ctx: EngineContext, params: { owner: string; connect
   );
   const landed = account.inFlight.begin(buckets.map(({ key }) => flightKey(key)));
   try {
-    return await admitByWrite(ctx, { owner, connectionId, account, buckets, limits, reserveOpenOrder, deadlineMs, believedIdle });
+    return await admitByWrite(ctx, { owner, connectionId, account, buckets, limits, reserveOpenOrder, deadlineMs, believedIdle, flightKeys: buckets.map(({ key }) => flightKey(key)) });
   } finally {
     landed();
   }
@@ -265,6 +298,8 @@ const admitByWrite = async (
     reserveOpenOrder: boolean;
     deadlineMs: number;
     believedIdle: ReadonlySet<BucketKey>;
+    /** The keys this request's writes are counted under in `account.inFlight`. */
+    flightKeys: string[];
   },
 ): Promise<Admission> => {
   const { owner, connectionId, account, buckets, limits, reserveOpenOrder } = params;
@@ -287,6 +322,7 @@ const admitByWrite = async (
     if (!written.ok) throw new UnavailableError('the engine is over capacity; nothing was recorded', { cause: written.error });
     const { state } = written.value;
     remember(account, state, connectionId);
+    account.inFlight.answered(params.flightKeys);
     if (written.value.ok) {
       // A bucket idle beyond what the hints said kept its old tat plus one interval: raise it to now, no credit stored.
       const idle = steps.filter(({ key, idle }) => {

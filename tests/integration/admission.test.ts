@@ -228,6 +228,38 @@ describe('account buckets', () => {
     expect((await item(owner))?.openOrders).toBe(3);
   });
 
+  it('a write whose answer arrives after a later one is not counted twice: the whole burst is admitted', async () => {
+    // Orders: burst 3. The first order's write lands but its answer is held back; the second's answer (whose tat already
+    // holds both) arrives first. The third, begun after that answer, must count only itself: the burst's last token.
+    const { ctx } = engineAt();
+    const { owner, connectionId } = newAccount();
+    await registerConnection(ctx, owner, connectionId);
+    const counted = ctx.limits.admit.bind(ctx.limits);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstLanded!: () => void;
+    const landed = new Promise<void>((resolve) => (firstLanded = resolve));
+    let writes = 0;
+    ctx.limits.admit = async (...args) => {
+      const first = writes++ === 0;
+      const result = await counted(...args);
+      if (first) {
+        firstLanded();
+        await held;
+      }
+      return result;
+    };
+    const order = () => admit(ctx, { owner, connectionId, charge: 'order' });
+    const first = order();
+    await landed;
+    await expect(order()).resolves.toEqual({ openOrderReserved: true });
+    await expect(order()).resolves.toEqual({ openOrderReserved: true });
+    release();
+    await expect(first).resolves.toEqual({ openOrderReserved: true });
+    expect(writes).toBe(3);
+    expect((await item(owner))?.openOrders).toBe(3);
+  });
+
   it('0 turns a limit off: no bucket is written for it', async () => {
     const { ctx, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0', LIMIT_QUOTES_PER_SECOND: '0' });
     const { owner, connectionId } = newAccount();
