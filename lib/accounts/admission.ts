@@ -344,7 +344,8 @@ const admitByWrite = async (
     const refusals = buckets
       .map(({ key, bucket }) => ({ key, bucket, tat: stateTat(state, key, connectionId) }))
       .filter(({ bucket, tat }) => tat !== undefined && tat > microsOf(writeAtMs) + bucket.toleranceUs)
-      .map(({ key, bucket, tat }) => ({ key, bucket, retryAfterMs: retryAfterMsOf(bucket, tat as number, writeAtMs) }));
+      // The wait counts from the answer, not the stamp: a write that was slow to land has already waited that long.
+      .map(({ key, bucket, tat }) => ({ key, bucket, retryAfterMs: retryAfterMsOf(bucket, tat as number, Math.max(writeAtMs, ctx.now())) }));
     if (refusals.length > 0) {
       const waitMs = Math.max(...refusals.map((refusal) => refusal.retryAfterMs));
       if (waitMs > STAMP_SKEW_MS || attempt >= MAX_ADMISSION_WRITES || Date.now() + waitMs >= params.deadlineMs) throw rateLimited(refusals);

@@ -194,6 +194,22 @@ describe('account buckets', () => {
     await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 
+  it('a write slow to land is judged again from its answer: the time it already spent counts toward its wait', async () => {
+    // Quotes: 2/s, burst 5, tolerance 2 s. Another instance left the bucket 150 ms past this one's now + tolerance.
+    const { ctx, clock, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
+    const { owner, connectionId } = newAccount();
+    await setAttribute(owner, 'quoteTat', (clock.now + 2_000 + 150) * 1000);
+    // The write takes 200 ms to land: by its answer, the 150 ms the table asked for have passed.
+    const counted = ctx.limits.admit.bind(ctx.limits);
+    ctx.limits.admit = async (...args) => {
+      const result = await counted(...args);
+      clock.now += 200;
+      return result;
+    };
+    await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).resolves.toMatchObject({ openOrderReserved: false });
+    expect(writes()).toBe(2);
+  });
+
   it('a flood arriving faster than the table answers costs about one write per admission, not one per message', async () => {
     // Frozen clock: the bucket never refills, so exactly the burst is admitted; the other 495 are refused.
     const { ctx, writes } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
