@@ -379,6 +379,23 @@ describe('open-order recount', () => {
     expect((await item(owner))?.openOrders).toBe(3);
   });
 
+  it('a count written before its change time was kept is recounted too; an index that cannot be read leaves the count as it is', async () => {
+    const { ctx, clock, owner, admitOrder } = await recountEngine();
+    // An item from before `openChangedAt` existed: three slots, no order, no change time.
+    await setAttribute(owner, 'openOrders', 3);
+    const realCount = ctx.orderListing.countOpen.bind(ctx.orderListing);
+    ctx.orderListing.countOpen = async () => {
+      throw new Error('index unavailable');
+    };
+    await expect(admitOrder()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await item(owner))?.openOrders).toBe(3);
+    // 30 s later the next recount may run, and this time the index answers.
+    clock.now += 30_000;
+    ctx.orderListing.countOpen = realCount;
+    await expect(admitOrder()).resolves.toEqual({ openOrderReserved: true });
+    expect((await item(owner))?.openOrders).toBe(1);
+  });
+
   it('a give-back that lands during the recount is not overwritten: the count is left to the writes', async () => {
     const { ctx, clock, owner, admitOrder, counts } = await recountEngine();
     for (let n = 0; n < 3; n++) await admitOrder();
