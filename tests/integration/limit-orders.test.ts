@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { drainStatusFrames, framesOf, placeTestOrder, takeMessages, testContext, bySeq } from './support/engine';
-import { resource, sqsClient } from './support/stack';
+import { purgeQueues, resource, sqsClient } from './support/stack';
 import type { EngineContext } from '../../lib/engine';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { Watcher } from '../../lib/orders/watcher';
@@ -37,6 +37,9 @@ beforeAll(() => {
   // A buy limit far below the market: it rests whatever the market does during the test.
   limitBelowNow = (priceAt(nowMs) * 0.5).toFixed(2);
 });
+// Earlier files leave messages behind (the sweeper's tests requeue every order other files left pending): each test
+// starts from empty queues, and takes every message to find its own.
+beforeEach(() => purgeQueues(sqs));
 afterAll(() => sqs.destroy());
 
 /**
@@ -45,7 +48,7 @@ afterAll(() => sqs.destroy());
  * would read as passed, and the execution would give the order back at `submitted` before its landing.
  */
 const executeQueued = async (at: EngineContext, orderId: string): Promise<number> => {
-  const messages = (await takeMessages(sqs, ordersUrl(), 50)).filter((m) => (JSON.parse(m.body) as { orderId: string }).orderId === orderId);
+  const messages = (await takeMessages(sqs, ordersUrl(), Number.MAX_SAFE_INTEGER)).filter((m) => (JSON.parse(m.body) as { orderId: string }).orderId === orderId);
   for (const m of messages) await executeOrderMessage(at, { messageId: m.messageId, body: m.body, receiveCount: 1, deadlineMs: at.now() + 25_000 });
   return messages.length;
 };

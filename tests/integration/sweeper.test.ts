@@ -20,7 +20,11 @@ beforeAll(() => {
   soon = testContext(() => Date.now() + FIRST_PENDING_STALE_AFTER_MS + 1_000);
 });
 beforeEach(() => purgeQueues(sqs));
-afterAll(() => sqs.destroy());
+// The sweeps requeue every order that earlier files left pending: leave no such message to the files that follow.
+afterAll(async () => {
+  await purgeQueues(sqs);
+  sqs.destroy();
+});
 
 const placeAndLoseMessage = async (): Promise<{ orderId: string; messageId: string; body: string }> => {
   const orderId = await placeTestOrder(ctx, {}, 'acct-sweep');
