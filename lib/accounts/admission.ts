@@ -350,7 +350,7 @@ const admitByWrite = async (
       const waitMs = Math.max(...refusals.map((refusal) => refusal.retryAfterMs));
       if (waitMs > STAMP_SKEW_MS || attempt >= MAX_ADMISSION_WRITES || Date.now() + waitMs >= params.deadlineMs) throw rateLimited(refusals);
       for (const { key } of refusals) believedIdle.delete(key);
-      await sleep(waitMs);
+      await sleepFully(waitMs);
       continue;
     }
     if (reserveOpenOrder && (state.openOrders ?? 0) >= limits.openOrders) {
@@ -371,6 +371,15 @@ const admitByWrite = async (
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits at least `ms` by the wall clock. A timer counts from the event loop's cached time, which on a busy loop lags
+ * the clock: it can fire early by as much, and a write made then was refused again for the same few milliseconds.
+ */
+const sleepFully = async (ms: number): Promise<void> => {
+  const untilMs = Date.now() + ms;
+  for (let left = ms; left > 0; left = untilMs - Date.now()) await sleep(left);
+};
 
 /** Gives back an open-order slot. Best effort: never fails the caller (a lost release only makes the count stricter). */
 export const releaseOpenOrder = async (ctx: EngineContext, owner: string): Promise<void> => {
