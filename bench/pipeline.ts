@@ -62,6 +62,7 @@ const { values: args } = parseArgs({
     'no-warmup': { type: 'boolean', default: false },
     warmup: { type: 'string' },
     'jvm-opts': { type: 'string' },
+    'hold-executions': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -72,6 +73,7 @@ if (args.help) {
     `npm run bench -- [--profile zero|fast|realistic] [--mode closed|open] [--connections C] [--orders-per-connection K | --orders N]
                   [--rate R --duration S] [--sweep] [--accounts A] [--batch-size B] [--batching-window S] [--execution-concurrency X]
                   [--drain S] [--order-timeout S] [--load-timeout S] [--warmup K] [--no-warmup] [--jvm-opts '...'] [--verbose]
+                  [--hold-executions S]: every executeOrder invocation waits S s first (a burst's placements measured alone)
 npm run bench -- --mode burst [--orders N] [--connections C] [--accounts A] [--bursts K] [--profile ...] [stack flags as above]
                   N orders at once (default 100) round-robin over C connections (default 100) spread over A accounts
                   (default min(C, 10)), all open first; K bursts (default 1), each drained before the next.
@@ -138,6 +140,7 @@ if (args['batching-window']) stackEnv.EXECUTE_BATCHING_WINDOW_SECONDS = String(n
 if (args['execution-concurrency']) stackEnv.EXECUTION_CONCURRENCY = String(Math.round(num(args['execution-concurrency'], 'EXECUTION_CONCURRENCY', 10)));
 // DynamoDB Local is spawned by infra/start.ts with the inherited environment, so the JVM reads JAVA_TOOL_OPTIONS.
 if (args['jvm-opts']) stackEnv.JAVA_TOOL_OPTIONS = args['jvm-opts'];
+if (args['hold-executions']) stackEnv.POLLER_HOLD_EXECUTIONS_MS = String(Math.round(num(args['hold-executions'], 'POLLER_HOLD_EXECUTIONS_S', 5) * 1000));
 const effectiveBatchSize = Number(stackEnv.EXECUTE_BATCH_SIZE ?? process.env.EXECUTE_BATCH_SIZE ?? 10);
 const effectiveConcurrency = Number(stackEnv.EXECUTION_CONCURRENCY ?? process.env.EXECUTION_CONCURRENCY ?? 10);
 
@@ -588,7 +591,10 @@ const printBurst = (b: BurstFigures, c: number, k: number): void => {
         ['terminal (of acked)', `${o.terminalOfAcked} of ${o.acked} (${pct(o.terminalOfAcked, o.acked)}); confirmed ${o.confirmed}, failed ${codes(o.failed)}${Object.keys(o.notTerminalByStatus).length ? `; not terminal ${codes(o.notTerminalByStatus)}` : ''}`],
         ['end-to-end ms p50 / p99 / max', lat(o.e2eMs)],
         ['completed orders/s over the batch', completedPerS(o)],
+        ['queued ms (ack -> first routing) p50 / p99 / max', lat(o.queuedMs)],
+        ['routed ms (first routing -> first submitted) p50 / p99 / max', lat(o.routedMs)],
         ['landing ms (first submitted -> terminal) p50 / p99 / max', lat(o.landingMs)],
+        ...Object.entries(o.engineStagesMs).map(([k, v]) => [`engine clock: ${k} ms p50 / p99 / max`, lat(v)] as [string, string]),
         ['attempts expired without landing', `${o.expiredAttempts}`],
         ['fees paid per order (mean, base + priority)', o.meanFeesLamports === null ? '-' : `${o.meanFeesLamports} lamports`],
         ['frames lost / out of order / duplicated', `${o.frames.lost} / ${o.frames.outOfOrder} / ${o.frames.duplicated} (received ${r.frames.received}, unattributed ${r.frames.unknown + r.frames.unmatchedErrors})`],

@@ -383,7 +383,14 @@ const main = async (): Promise<void> => {
     log: log.child('edge'),
   });
 
+  /*
+   * Bench only (`npm run bench -- --hold-executions S`): each executeOrder invocation waits this long before it is
+   * made, so a burst's placements are measured without the executions of its first orders beside them.
+   */
+  const holdExecutionsMs = Number(process.env.POLLER_HOLD_EXECUTIONS_MS || 0);
+  const executeOrderName = config.functions.executeOrder?.name;
   const invoke: Invoke = async (functionName, event) => {
+    if (holdExecutionsMs > 0 && functionName === executeOrderName) await new Promise((resolve) => setTimeout(resolve, holdExecutionsMs));
     try {
       const out = await lambda.send(
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(event)) }),

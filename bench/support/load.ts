@@ -382,6 +382,11 @@ interface TrackedOrder {
   failureCode?: string;
   seqs: number[];
   lastStatus?: string;
+  /** The first `routing` frame: an execution has taken the order up (ack -> routing is its wait for one). */
+  routingAt?: number;
+  /** Engine clock (the frames' `at`, epoch ms) of the first frame of each status, and the send on the same clock. */
+  engineAt?: Record<string, number>;
+  sentEpochMs?: number;
   /** The first `submitted` frame: from there to the terminal frame is the landing as the client sees it. */
   submittedAt?: number;
   /** Attempts that ended with the blockhash expired (pending frames carrying BLOCKHASH_EXPIRED). */
@@ -420,6 +425,11 @@ export interface Outcomes {
   e2eMs: Dist;
   /** First `submitted` -> terminal, per terminal order (includes the attempts after an expiry). */
   landingMs: Dist;
+  /** Ack -> first `routing` frame (the wait for an execution), and first `routing` -> first `submitted` (quote, route, build, send), client receive times. */
+  queuedMs: Dist;
+  routedMs: Dist;
+  /** The same stages on the engine's clock (frames' `at`): send -> pending, pending -> routing, routing -> submitted, submitted -> terminal, terminal at -> received. */
+  engineStagesMs: Record<string, Dist>;
   /** Attempts whose transaction expired without landing, over all orders. */
   expiredAttempts: number;
   /** Mean fees per terminal order (meta.fees: base + priority), lamports; null when no frame carried them. */
@@ -459,7 +469,7 @@ class OrderTracker {
   }
 
   send(ws: WebSocket, conn: number, cid: string, i: number): TrackedOrder {
-    const rec: TrackedOrder = { cid, conn, sentAt: performance.now(), seqs: [] };
+    const rec: TrackedOrder = { cid, conn, sentAt: performance.now(), sentEpochMs: Date.now(), seqs: [] };
     this.orders.set(cid, rec);
     const list = this.perConn.get(conn) ?? [];
     list.push(rec);
@@ -523,6 +533,8 @@ class OrderTracker {
       rec.answeredAt ??= now;
     }
     const meta = (frame.meta ?? {}) as { error?: { code?: string }; lastError?: { code?: string }; fees?: { baseLamports?: number; priorityLamports?: number } };
+    if (status === 'routing') rec.routingAt ??= now;
+    if (typeof frame.at === 'string') (rec.engineAt ??= {})[status] ??= Date.parse(frame.at);
     if (status === 'submitted') rec.submittedAt ??= now;
     if (status === 'pending' && seq > 1 && meta.lastError?.code === 'BLOCKHASH_EXPIRED') rec.expiredAttempts = (rec.expiredAttempts ?? 0) + 1;
     if ((status === 'confirmed' || status === 'failed') && rec.terminalAt === undefined) {
@@ -579,6 +591,16 @@ class OrderTracker {
       notTerminalByStatus,
       e2eMs: dist(terminal.map((r) => (r.terminalAt as number) - r.sentAt)),
       landingMs: dist(terminal.filter((r) => r.submittedAt !== undefined).map((r) => (r.terminalAt as number) - (r.submittedAt as number))),
+      queuedMs: dist(acked.filter((r) => r.routingAt !== undefined).map((r) => (r.routingAt as number) - (r.ackAt as number))),
+      engineStagesMs: (() => {
+        const span = (from: string, to: string) => dist(acked.flatMap((r) => {
+          const a = from === 'sent' ? r.sentEpochMs : r.engineAt?.[from];
+          const b = to === 'terminal' ? (r.engineAt?.confirmed ?? r.engineAt?.failed) : r.engineAt?.[to];
+          return a !== undefined && b !== undefined ? [b - a] : [];
+        }));
+        return { 'sent -> pending': span('sent', 'pending'), 'pending -> routing': span('pending', 'routing'), 'routing -> submitted': span('routing', 'submitted'), 'submitted -> terminal': span('submitted', 'terminal') };
+      })(),
+      routedMs: dist(acked.filter((r) => r.routingAt !== undefined && r.submittedAt !== undefined).map((r) => (r.submittedAt as number) - (r.routingAt as number))),
       expiredAttempts: records.reduce((sum, r) => sum + (r.expiredAttempts ?? 0), 0),
       meanFeesLamports: (() => {
         const fees = terminal.flatMap((r) => (r.feesLamports === undefined ? [] : [r.feesLamports]));
