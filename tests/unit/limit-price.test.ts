@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { boundedMinAmountOut, formatLimitPrice, limitReached, minAmountOutForLimit, parseLimitPrice } from '../../lib/orders/limit-price';
 import { resolveToken, type Token } from '../../lib/tokens';
-import { formatPrice } from '../../lib/venues/route';
-import { restingIndexOf } from '../../lib/orders/resting';
+import { formatPrice, orderSpecOf, type OrderSpec } from '../../lib/venues/route';
+import { ALL_LIMIT_KEYS, candidateRange, EXPIRY_SHARDS, expiryShardOf, limitFloorOf, restingIndexOf, SNIPE_KEY, triggerMeta } from '../../lib/orders/resting';
+import { Market } from '../../lib/venues/market';
 import { RequestError } from '../../lib/errors';
 
 const USDC = resolveToken('USDC') as Token;
@@ -109,5 +110,78 @@ describe('resting index', () => {
 
   it('a market order is not indexed', () => {
     expect(restingIndexOf({ side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amountIn: '1', slippageBps: 100 })).toBeUndefined();
+  });
+});
+
+describe('resting orders: snipes, unknown pairs, the watcher filter and the open frame', () => {
+  const launch = {
+    symbol: 'LNCH',
+    mint: 'So11111111111111111111111111111111111111112',
+    decimals: 6,
+    dex: 'raydium' as const,
+    quoteToken: 'USDC',
+    poolId: '58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2',
+    announcedAtMs: 1_000,
+    createdAtMs: 2_000,
+    openTime: 1_767_225_600,
+    price: '0.01',
+    baseAmount: '1000000',
+    quoteAmount: '1000',
+    source: 'schedule' as const,
+  };
+  const limit = (over: Record<string, unknown>) => ({ type: 'limit' as const, side: 'buy' as const, tokenIn: 'USDC', tokenOut: 'SOL', amountIn: '1', slippageBps: 100, limitPrice: '150', ...over });
+
+  it('a snipe rests on the one snipe key at its pool open time, and not at all without its launch', () => {
+    expect(restingIndexOf({ ...limit({}), type: 'snipe', launch })).toEqual({ restKey: SNIPE_KEY, restPx: launch.openTime });
+    expect(restingIndexOf({ ...limit({}), type: 'snipe' })).toBeUndefined();
+  });
+
+  it('a limit order without a limit price, or on tokens the market has no pair for, has nothing to watch', () => {
+    expect(restingIndexOf(limit({ limitPrice: undefined }))).toBeUndefined();
+    expect(restingIndexOf(limit({ tokenOut: 'NOPE' }))).toBeUndefined();
+    expect(restingIndexOf(limit({ tokenIn: 'USDC', tokenOut: 'USDC' }))).toBeUndefined();
+  });
+
+  it('the watcher filter asks acquire keys from 2 % under the lower venue price, dispose keys up to 2 % over the higher one', () => {
+    const market = new Market('resting-filter');
+    const nowMs = Date.UTC(2026, 11, 2);
+    const prices = [market.venuePrice('SOL/USDC', 'raydium', nowMs), market.venuePrice('SOL/USDC', 'meteora', nowMs)];
+    expect(candidateRange(market, 'SOL/USDC', 'acquire', nowMs)).toEqual({ from: Math.min(...prices) * 0.98 });
+    expect(candidateRange(market, 'SOL/USDC', 'dispose', nowMs)).toEqual({ to: Math.max(...prices) * 1.02 });
+  });
+
+  it('every pair of the market has its acquire and dispose keys, each once', () => {
+    const keys = ALL_LIMIT_KEYS.map((k) => k.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toContain('limit#SOL/USDC#acquire');
+    expect(keys).toContain('limit#SOL/USDC#dispose');
+  });
+
+  it("the open frame's trigger names the limit, the expiry and the last check; a snipe's adds its launch", () => {
+    const check = { lastPrice: '151.2', atMs: Date.UTC(2026, 11, 2, 12) };
+    expect(triggerMeta(limit({ expiresAtMs: Date.UTC(2026, 11, 3) }), check)).toEqual({
+      type: 'limit',
+      limitPrice: '150',
+      expiresAt: '2026-12-03T00:00:00.000Z',
+      lastPrice: '151.2',
+      lastCheckedAt: '2026-12-02T12:00:00.000Z',
+    });
+    const snipe = triggerMeta({ ...limit({ limitPrice: undefined }), type: 'snipe', launch }, { lastPrice: null, atMs: check.atMs });
+    expect(snipe).toMatchObject({ type: 'snipe', limitPrice: null, lastPrice: null, launch: { symbol: 'LNCH', mint: launch.mint, openTime: new Date(launch.openTime * 1000).toISOString() } });
+  });
+
+  it('an order without a limit has no landing floor', () => {
+    const market = limit({ limitPrice: undefined });
+    const spec = orderSpecOf(market);
+    expect(spec).toBeDefined();
+    expect(limitFloorOf(market, spec as OrderSpec)).toBeUndefined();
+    expect(limitFloorOf(limit({}), spec as OrderSpec)).toBeGreaterThan(0n);
+  });
+
+  it('spreads orders over the expiry shards by the last character of their id, always the same shard for one id', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `01JABCDEFGHJKMNPQRSTVWXY${'0123456789ABCDEFGHJKMNPQRSTVWXYZ'[i % 32]}`);
+    const shards = new Set(ids.map(expiryShardOf));
+    expect(shards.size).toBe(EXPIRY_SHARDS);
+    for (const id of ids) expect(expiryShardOf(id)).toBe(expiryShardOf(id));
   });
 });
