@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { validateExecute, validateQuote, validateSubscribe } from '../../lib/orders/request';
-import { RequestError } from '../../lib/errors';
+import { launchedTokensOf, validateExecute, validateQuote, validateSubscribe } from '../../lib/orders/request';
+import { RequestError, VenueError } from '../../lib/errors';
+import type { Token } from '../../lib/tokens';
 
 const valid = { action: 'execute', side: 'buy', tokenIn: 'USDC', tokenOut: 'SOL', amount: 100, slippage: 1.0, clientOrderId: 'bot7-000123' };
 
@@ -87,5 +88,91 @@ describe('quote and subscribe validation', () => {
     expect(validateSubscribe({ action: 'subscribe', orderId: '01JD0000000000000000000000' }).orderId).toHaveLength(26);
     expect(rejection(() => validateSubscribe({ action: 'subscribe', orderId: 'nope' })).issues[0]?.path).toBe('orderId');
     expect(rejection(() => validateSubscribe({ action: 'subscribe' })).issues[0]?.path).toBe('orderId');
+  });
+});
+
+describe('execute validation: order types, expiry and routability', () => {
+  const nowMs = Date.UTC(2026, 11, 2, 12);
+  const limit = { ...valid, type: 'limit', limitPrice: '150' };
+
+  it('a market order carries neither a limit price nor an expiry', () => {
+    const error = rejection(() => validateExecute({ ...valid, limitPrice: '150', expiresAt: '2026-12-03T00:00:00Z' }, { testHooks: false, nowMs }));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.issues.map((issue) => issue.path)).toEqual(['limitPrice', 'expiresAt']);
+  });
+
+  it('a limit order needs its limit price', () => {
+    const { limitPrice: _omit, ...withoutPrice } = limit;
+    const error = rejection(() => validateExecute(withoutPrice, { testHooks: false, nowMs }));
+    expect(error.issues).toEqual([{ path: 'limitPrice', message: 'required for a limit order' }]);
+  });
+
+  it('rests a day by default, and until its expiry when it names one within 30 days', () => {
+    expect(validateExecute(limit, { testHooks: false, nowMs }).expiresAtMs).toBe(nowMs + 24 * 3600_000);
+    expect(validateExecute({ ...limit, expiresAt: '2026-12-09T12:00:00Z' }, { testHooks: false, nowMs }).expiresAtMs).toBe(Date.UTC(2026, 11, 9, 12));
+  });
+
+  it.each([
+    ['2026-12-02T11:59:59Z', 'is in the past'],
+    ['2026-12-02T12:00:00Z', 'is in the past'],
+    ['2027-01-02T12:00:01Z', 'at most 30 days ahead'],
+  ])('refuses an expiry of %s: %s', (expiresAt, message) => {
+    const error = rejection(() => validateExecute({ ...limit, expiresAt }, { testHooks: false, nowMs }));
+    expect(error.issues).toEqual([{ path: 'expiresAt', message }]);
+  });
+
+  it('refuses the same token on both sides', () => {
+    const error = rejection(() => validateExecute({ ...valid, tokenOut: 'USDC' }, { testHooks: false, nowMs }));
+    expect(error.issues).toEqual([{ path: 'tokenOut', message: 'must differ from tokenIn' }]);
+  });
+
+  it('a snipe must name a launched token', () => {
+    const error = rejection(() => validateExecute({ ...valid, type: 'snipe' }, { testHooks: false, nowMs }));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.issues[0]?.path).toBe('tokenOut');
+  });
+
+  it('two listed tokens without a pool between them are NO_ROUTE, at once and not retryable', () => {
+    let thrown: unknown;
+    try {
+      validateExecute({ ...valid, tokenIn: 'BONK', tokenOut: 'JTO' }, { testHooks: false, nowMs });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(VenueError);
+    expect((thrown as VenueError).code).toBe('NO_ROUTE');
+    expect((thrown as VenueError).retryable).toBe(false);
+  });
+
+  it('test hooks are refused where they are not enabled', () => {
+    const error = rejection(() => validateExecute({ ...valid, mockFailures: { '1': 'VENUE_5XX' } }, { testHooks: false, nowMs }));
+    expect(error.issues).toEqual([{ path: 'mockFailures', message: 'test hooks are not enabled on this engine' }]);
+  });
+});
+
+describe('launched tokens named by an order', () => {
+  const book = (known: Record<string, Token>) => {
+    const asked: string[] = [];
+    return { asked, tokenFor: async (name: string) => (asked.push(name), known[name]) };
+  };
+  const launched: Token = { symbol: 'LNCH', mint: 'LNCHmint1111111111111111111111111111111111', decimals: 6 };
+
+  it('looks up only names the static list does not have, each once, and keeps those the book knows', async () => {
+    const launches = book({ LNCH: launched });
+    const found = await launchedTokensOf({ tokenIn: 'USDC', tokenOut: 'LNCH' }, launches);
+    expect([...found]).toEqual([['LNCH', launched]]);
+    expect(launches.asked).toEqual(['LNCH']);
+    const unknown = book({});
+    expect((await launchedTokensOf({ tokenIn: 'NOPE', tokenOut: 'NOPE' }, unknown)).size).toBe(0);
+    expect(unknown.asked).toEqual(['NOPE', 'NOPE']);
+  });
+
+  it('asks nothing for a body that is not an object, or names that are empty, too long or not strings', async () => {
+    const launches = book({});
+    expect((await launchedTokensOf(null, launches)).size).toBe(0);
+    expect((await launchedTokensOf('execute', launches)).size).toBe(0);
+    expect((await launchedTokensOf({ tokenIn: '', tokenOut: 'x'.repeat(65) }, launches)).size).toBe(0);
+    expect((await launchedTokensOf({ tokenIn: 7, tokenOut: { symbol: 'LNCH' } }, launches)).size).toBe(0);
+    expect(launches.asked).toEqual([]);
   });
 });
