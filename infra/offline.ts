@@ -81,6 +81,13 @@ export const offlineEnv = (o: OfflineOptions, source: NodeJS.ProcessEnv = proces
 const DEFAULT_OFFLINE_NODE_ARGS = '--max-old-space-size=160';
 const nodeArgs = (): string[] => (process.env.OFFLINE_NODE_ARGS ?? DEFAULT_OFFLINE_NODE_ARGS).split(/\s+/).filter(Boolean);
 
+/**
+ * Each function's handler loaded once, as AWS does per execution environment, not on every invocation
+ * (infra/offline-handler-cache.cjs says why and what it saves). OFFLINE_HANDLER_CACHE=off leaves serverless-offline
+ * as it is, to measure the difference.
+ */
+const handlerCacheArgs = (): string[] => (process.env.OFFLINE_HANDLER_CACHE === 'off' ? [] : ['--require', join(repoRoot, 'infra', 'offline-handler-cache.cjs')]);
+
 const looksBad = /\b(error|warn|warning|exception|unhandled|failed)\b/i;
 
 /**
@@ -92,7 +99,7 @@ export const startOffline = async (o: OfflineOptions): Promise<Offline> => {
   const log = o.log ?? silentLogger;
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs(), join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
+    [...nodeArgs(), ...handlerCacheArgs(), join(repoRoot, 'node_modules', '.bin', 'serverless'), 'offline', 'start', '--useInProcess', '--stage', o.stage],
     // In the stack's process group (not detached), so a kill of the whole group leaves no orphan behind.
     { cwd: repoRoot, env: offlineEnv(o), stdio: ['ignore', 'pipe', 'pipe'] },
   );
