@@ -82,11 +82,12 @@ const DEFAULT_OFFLINE_NODE_ARGS = '--max-old-space-size=160';
 const nodeArgs = (): string[] => (process.env.OFFLINE_NODE_ARGS ?? DEFAULT_OFFLINE_NODE_ARGS).split(/\s+/).filter(Boolean);
 
 /**
- * Each function's handler loaded once, as AWS does per execution environment, not on every invocation
- * (infra/offline-handler-cache.cjs says why and what it saves). OFFLINE_HANDLER_CACHE=off leaves serverless-offline
- * as it is, to measure the difference.
+ * OFFLINE_HANDLER_CACHE=on: each function's handler loaded once, as AWS does per execution environment, not on every
+ * invocation (infra/offline-handler-cache.cjs says why and what it saves). Off by default: with it on,
+ * tests/e2e/limit-trigger-crash.test.ts failed 2 of 3 clean-clone runs (interrupted limit orders triggered again
+ * 18-30 s after the market was back, the bound is 15 s) and the cause is not found yet.
  */
-const handlerCacheArgs = (): string[] => (process.env.OFFLINE_HANDLER_CACHE === 'off' ? [] : ['--require', join(repoRoot, 'infra', 'offline-handler-cache.cjs')]);
+const handlerCacheArgs = (): string[] => (process.env.OFFLINE_HANDLER_CACHE === 'on' ? ['--require', join(repoRoot, 'infra', 'offline-handler-cache.cjs')] : []);
 
 const looksBad = /\b(error|warn|warning|exception|unhandled|failed)\b/i;
 
