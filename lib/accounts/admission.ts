@@ -226,7 +226,7 @@ const stateTat = (state: LimitsState, key: BucketKey, connectionId: string): num
   key === 'messages' ? state.connectionTats[connectionId] : key === 'orders' ? state.orderTat : state.quoteTat;
 
 const ADMIT_BUDGET_MS = 3_000;
-/** A wrong idle belief costs one more write; the second write's form follows what the first one's refusal showed. */
+/** Writes that wait out a stamp skew (below) before answering RATE_LIMITED. A wrong idle belief costs one write more. */
 const MAX_ADMISSION_WRITES = 3;
 /*
  * Concurrent writes reach the table in another order than their timestamps were taken (an event loop, or two
@@ -361,12 +361,13 @@ const admitByWrite = async (
       }
       throw tooManyOpenOrders(limits.openOrders);
     }
-    // Not over a limit: a bucket believed idle was not (another request charged it). Write again in the other form.
-    const busy = [...believedIdle].filter((key) => (stateTat(state, key, connectionId) ?? 0) >= microsOf(writeAtMs));
-    if (busy.length === 0 || attempt >= MAX_ADMISSION_WRITES) {
-      throw new UnavailableError('the limits item changed under the request; nothing was recorded', { retryAfterMs: 100 });
+    // Not over a limit, so a bucket believed idle was not (another request charged it). Every bucket is written again
+    // in the additive form, which fails only for a reason the item shows (over a limit, not registered, at the cap):
+    // this costs at most one more write, whatever the attempts before it were spent on.
+    if (believedIdle.size === 0) {
+      throw new UnavailableError('the limits item refused the request for no reason it shows; nothing was recorded', { retryAfterMs: 100 });
     }
-    for (const key of busy) believedIdle.delete(key);
+    believedIdle.clear();
   }
 };
 

@@ -165,6 +165,35 @@ describe('account buckets', () => {
     expect((await item(owner))?.quoteTat).toBe((clock.now + 200 + 500) * 1000);
   });
 
+  it('a bucket believed idle found charged after two writes spent waiting out stamp skew is still admitted, not UNAVAILABLE', async () => {
+    // Seen in CI's flood (tests/e2e/admission.test.ts): an order within the burst answered UNAVAILABLE "the limits item
+    // changed under the request", because a wrong idle belief on the third write counted as one write too many.
+    // Quotes: 2/s, burst 5 (interval 500 ms, tolerance 2 s). Messages: 10/s, burst 5 (interval 100 ms).
+    const { ctx, clock, writes } = engineAt();
+    const { owner, connectionId } = newAccount();
+    expect(await registerConnection(ctx, owner, connectionId)).toBe(true);
+    clock.now += 1_000;
+    // Other instances, between this request's writes: twice they leave the quote bucket 50 ms past this one's
+    // now + tolerance (each write is refused by a stamp skew, waited out), then a message on the connection charges it.
+    const counted = ctx.limits.admit.bind(ctx.limits);
+    let write = 0;
+    ctx.limits.admit = async (...args) => {
+      write++;
+      const { nowUs } = args[1];
+      if (write <= 2) await setAttribute(owner, 'quoteTat', nowUs + (2_000 + 50) * 1000);
+      if (write === 3) await setAttribute(owner, `c#${connectionId}`, nowUs);
+      const result = await counted(...args);
+      // The 50 ms that a refusal asks for pass.
+      if (write <= 2) clock.now += 50;
+      return result;
+    };
+    await expect(admit(ctx, { owner, connectionId, charge: 'quote' })).resolves.toMatchObject({ openOrderReserved: false });
+    expect(writes()).toBe(4);
+    const after = await item(owner);
+    expect(after?.quoteTat).toBe((clock.now + 2_000 + 500) * 1000);
+    expect(after?.[`c#${connectionId}`]).toBe((clock.now + 100) * 1000);
+  });
+
   it('concurrent requests at one instant: exactly the burst is admitted, the rest RATE_LIMITED', async () => {
     const { ctx } = engineAt({ LIMIT_MESSAGES_PER_SECOND: '0' });
     const { owner, connectionId } = newAccount();
