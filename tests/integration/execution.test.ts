@@ -130,6 +130,12 @@ describe('order execution (direct invocation against the emulators)', () => {
     expect(died).toMatchObject({ status: 'submitted', seq: 4, attempt: 1 });
     expect(died?.leaseUntilMs).toBeGreaterThan(Date.now()); // the dead host still holds a live lease
     expect(await ctx.ledger.signaturesOf(m.orderId)).toHaveLength(1);
+    // The redelivery comes after the transaction confirmed on the chain, as SQS's visibility backoff makes it. (One
+    // that came while the transaction was still in flight would rightly rebroadcast the same signed transaction: a
+    // re-check rebroadcasts at once. Under load, this test used to race the fast profile's ~20 ms landing.)
+    const sent = await ctx.ledger.get(died?.tx?.signature as string);
+    expect(sent?.confirmAtMs).toEqual(expect.any(Number));
+    while (Date.now() <= (sent?.confirmAtMs as number)) await new Promise((resolve) => setTimeout(resolve, 10));
 
     let resends = 0;
     ctx.chain.sendTransaction = async (tx) => {
