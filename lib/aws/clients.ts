@@ -21,7 +21,7 @@ const requestHandler = (maxSockets: number) =>
   });
 
 /*
- * Round trips per service and command, counted in this process (the bench's "calls per order"). Printed as one log
+ * Round trips per service and command (and table), counted in this process (the bench's "calls per order"). Printed as one log
  * line every AWS_CALL_STATS_INTERVAL_MS when that is set; off otherwise, and then it costs one map update per call.
  */
 const callCounts = new Map<string, number>();
@@ -29,7 +29,9 @@ export const awsCallCounts = (): Record<string, number> => Object.fromEntries([.
 const countCalls = <T extends { middlewareStack: { add: (...args: never[]) => void } }>(client: T, service: string): T => {
   (client.middlewareStack as unknown as { add: (mw: unknown, options: unknown) => void }).add(
     (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
-      const key = `${service}:${(context.commandName ?? 'unknown').replace(/Command$/, '')}`;
+      // DynamoDB calls are counted per table too (`dynamodb:UpdateItem:<table>`): which table's traffic dominates.
+      const table = (args as { input?: { TableName?: unknown } }).input?.TableName;
+      const key = `${service}:${(context.commandName ?? 'unknown').replace(/Command$/, '')}${typeof table === 'string' ? `:${table}` : ''}`;
       callCounts.set(key, (callCounts.get(key) ?? 0) + 1);
       return next(args);
     },
