@@ -7,7 +7,7 @@ import { dummyCredentialEnv, repoRoot, waitForTcp } from './env';
 import { type Logger, silentLogger } from './log';
 
 /** Variables passed through from our environment to the handlers (besides the ones set below). */
-const PASS_THROUGH = [/^MOCK_/, /^PRIORITY_FEE_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/, /^LIMIT_/, /^AWS_CALL_STATS_INTERVAL_MS$/];
+const PASS_THROUGH = [/^MOCK_/, /^PRIORITY_FEE_/, /^EXECUTION_/, /^RETRY_/, /^EXECUTE_BATCH_SIZE$/, /^ORDERS_VISIBILITY_TIMEOUT_SECONDS$/, /^LOG_LEVEL$/, /^LIMIT_/, /^ROUTE_STORE_CONCURRENCY$/, /^AWS_CALL_STATS_INTERVAL_MS$/];
 
 export interface OfflineOptions {
   stage: string;

@@ -106,6 +106,12 @@ const configSchema = z.object({
   /** Messages per second on one connection, every route counted (execute, quote, subscribe, $default). */
   LIMIT_MESSAGES_PER_SECOND: ratePerSecond(100),
   LIMIT_MESSAGES_BURST: limitCount(100, { zeroMeansUnlimited: false }),
+  /**
+   * `execute` and `quote` requests that one host process lets do their store work at once; the others wait their turn,
+   * served round-robin across accounts (lib/accounts/store-turns.ts). Matters where a process serves many requests at
+   * once (the embedded stack); a Lambda instance serves one.
+   */
+  ROUTE_STORE_CONCURRENCY: positiveInt(16),
 });
 
 export type EngineConfig = z.infer<typeof configSchema>;

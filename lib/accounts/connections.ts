@@ -2,7 +2,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RequestError, UnavailableError, VenueError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { hashApiKey } from './api-key';
-import { admit, registerConnection, releaseConnection, type Admission, type Charge } from './admission';
+import { admit, queueForAdmission, registerConnection, releaseConnection, type Admission, type Charge } from './admission';
 import type { EngineContext } from '../engine';
 
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -124,6 +124,15 @@ export const admitRequest = async <T>(
   }
   const admission = await admit(ctx, { owner, connectionId, charge });
   return { owner, request, admission };
+};
+
+/**
+ * Runs `work` (a message's admission and the store work it leads to) in a turn of the connection's owner at the store
+ * (lib/accounts/store-turns.ts): one account's flood waits behind its own requests, not in front of another's.
+ */
+export const inOwnersTurn = async <T>(ctx: EngineContext, connectionId: string, charge: Charge, work: (leaveTurn: () => void) => Promise<T>): Promise<T> => {
+  const owner = await ownerOf(ctx, connectionId);
+  return ctx.storeTurns.run(owner, work, { beforeWaiting: () => queueForAdmission(ctx, { owner, connectionId, charge }) });
 };
 
 /** A message that is only counted (the `$default` route, before its body is even parsed). */

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { orderFrameSchema } from '../notify/frames';
 import type { EngineContext } from '../engine';
 import { admitHttpRequest, ownerOfHttpRequest } from '../accounts/http-access';
+import { queueForAdmission } from '../accounts/admission';
 import { validateCancel, validateExecute, validateOrders, validateQuote, validateSubscribe } from '../orders/request';
 import { cancelOrder } from '../orders/cancel';
 import { listOrders } from '../orders/list-orders';
@@ -58,12 +59,15 @@ export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAns
 export const executeRoute = (ctx: EngineContext) =>
   httpRoute(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
-    const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', async () => {
-      const message = messageOfBody(event, 'execute');
-      // A launched token (a mint, or a symbol the mock chain announced) is looked up before the order is validated.
-      return validateExecute(message, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message, ctx.launches) });
-    });
-    const placed = await placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved });
+    // In a turn of the owner's at the store (lib/accounts/store-turns.ts), as on the WebSocket route.
+    const placed = await ctx.storeTurns.run(owner, async (leaveTurn) => {
+      const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', async () => {
+        const message = messageOfBody(event, 'execute');
+        // A launched token (a mint, or a symbol the mock chain announced) is looked up before the order is validated.
+        return validateExecute(message, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message, ctx.launches) });
+      });
+      return placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved, recorded: leaveTurn });
+    }, { beforeWaiting: () => queueForAdmission(ctx, { owner, connectionId: undefined, charge: 'order' }) });
     return jsonResponse(placed.created ? 202 : 200, executeAnswer(ctx, placed));
   });
 
@@ -71,10 +75,13 @@ export const executeRoute = (ctx: EngineContext) =>
 export const quoteRoute = (ctx: EngineContext) =>
   httpRoute(async (event) => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
-    const { request: order } = await admitHttpRequest(ctx, owner, 'quote', async () => {
-      const message = messageOfBody(event, 'quote');
-      return validateQuote(message, { launched: await launchedTokensOf(message, ctx.launches) });
-    });
+    const { request: order } = await ctx.storeTurns.run(owner, () =>
+      admitHttpRequest(ctx, owner, 'quote', async () => {
+        const message = messageOfBody(event, 'quote');
+        return validateQuote(message, { launched: await launchedTokensOf(message, ctx.launches) });
+      }),
+      { beforeWaiting: () => queueForAdmission(ctx, { owner, connectionId: undefined, charge: 'quote' }) },
+    );
     return jsonResponse(200, quoteOrder(ctx, order));
   });
 

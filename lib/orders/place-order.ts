@@ -88,6 +88,8 @@ export const placeOrder = (
     order: ValidatedOrder;
     /** Admission reserved an open-order slot for this order: given back here if no order is created. */
     openOrderReserved?: boolean;
+    /** Called once the order's record is written or given up (its turn at the store is then given back: lib/accounts/store-turns.ts). */
+    recorded?: () => void;
   },
 ): Promise<Placement> => {
   const nowMs = ctx.now();
@@ -139,10 +141,12 @@ const place = async (
   const frame = item.lastFrame;
 
   const t0 = performance.now();
-  const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS }).catch(async (error: unknown) => {
-    await giveBackSlot(); // a failure that is not capacity trouble: nothing was written
-    throw error;
-  });
+  const recorded = await retryTransient(() => ctx.orders.create(item), { deadlineMs: Date.now() + RECORD_BUDGET_MS })
+    .catch(async (error: unknown) => {
+      await giveBackSlot(); // a failure that is not capacity trouble: nothing was written
+      throw error;
+    })
+    .finally(() => params.recorded?.());
   const recordMs = performance.now() - t0;
   if (!recorded.ok) {
     // Certainly not recorded: the slot goes back. Maybe recorded: it stays, so the count errs on the strict side.
