@@ -59,7 +59,9 @@ describe('limit orders on the running stack', () => {
   });
 
   it('a limit order the market has not reached rests open, then fills by itself when the market gets there', async () => {
-    const plan = planCrossing(Date.now() + 1_000, { horizonMs: 120_000 });
+    // Planned from now: the market must not be at the limit at the placement either (a plan from 1 s later left that
+    // second unchecked, and an order placed while the market was past its limit filled at once instead of resting).
+    const plan = planCrossing(Date.now(), { horizonMs: 120_000 });
     expect(plan, 'the seeded market crosses some limit within two minutes').toBeDefined();
     const { order, crossesAtMs } = plan as Crossing;
     const client = await connect('bob');

@@ -67,7 +67,8 @@ const planTrigger = async (): Promise<Crossing> => {
   for (let tries = 0; tries < 12; tries++) {
     for (const holdsForMs of [45_000, 30_000, 15_000, 5_000]) {
       // A thin margin past the limit is enough here: this test allows a landing that misses on price (the order rests again).
-      const plan = planCrossing(Date.now() + 500, { horizonMs: 75_000, restsForMs: 12_000, holdsForMs, pastBy: 0.0001 });
+      // From now, so that the orders' placement is inside the checked resting window too.
+      const plan = planCrossing(Date.now(), { horizonMs: 75_000, restsForMs: 12_000, holdsForMs, pastBy: 0.0001 });
       if (plan) return plan;
     }
     await sleep(10_000);
