@@ -98,7 +98,8 @@ const CROSSING_CANDIDATES: CrossingCandidate[][] = [
 ];
 
 const limitTriggers = async (client: Client): Promise<number[]> => {
-  const fromMs = Date.now() + 2_000;
+  // From now: the market must not be at a limit when its order is placed (that order would fill at once, not trigger).
+  const fromMs = Date.now();
   const plans = CROSSING_CANDIDATES.map((candidates) => planCrossing(fromMs, { horizonMs: 120_000, candidates })).filter((p) => p !== undefined).slice(0, counts.limits);
   log(`limit: ${plans.length} orders whose price the market reaches within two minutes`);
   const latencies = await Promise.all(
