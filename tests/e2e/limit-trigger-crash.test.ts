@@ -57,11 +57,11 @@ const ledgerRecordsOf = async (db: DynamoDBDocumentClient, orderId: string): Pro
 };
 
 /**
- * A limit the market reaches a few seconds from now and holds past (long holds first); planned again a little later
- * if none. Holds of 30 s or more are preferred, so that most interrupted attempts find the market still past the limit
- * when they are triggered again; the short ones keep the plan from failing in a choppy hour (scanned over two days of
- * the seeded market at 17-minute steps: with 45/30 s holds only, no plan within two minutes from 8 % of start times;
- * with 15/5 s as fall-backs, from none). The re-trigger bound below is measured from when the market is back.
+ * A limit the market reaches a few seconds from now and holds past from then on (long holds first); planned again a
+ * little later if none. Holds of 30 s or more are preferred, so that most interrupted attempts find the market still
+ * past the limit when they are triggered again; the short ones keep the plan from failing in a choppy hour (scanned
+ * over two days of the seeded market at 17-minute steps: a plan at the first try from 167 of 170 start times, within
+ * the two minutes of tries from all). The re-trigger bound below is measured from when the market is back.
  */
 const planTrigger = async (): Promise<Crossing> => {
   for (let tries = 0; tries < 12; tries++) {
