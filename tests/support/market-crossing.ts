@@ -100,6 +100,29 @@ export const reachedAt = (order: CrossingCandidate & { limitPrice: string }, fro
 };
 
 /**
+ * The first time at or after `fromMs` (to STEP_MS, within `horizonMs`) from which the seeded market stays at or past
+ * `order`'s limit for `holdsForMs` (sampled at STEP_MS); undefined if it does not within the horizon. A touch shorter
+ * than the watcher's tick may fall between two ticks and rightly go unseen: a trigger-latency bound is measured from
+ * a reach that lasts.
+ */
+export const heldFrom = (order: CrossingCandidate & { limitPrice: string }, fromMs: number, horizonMs: number, holdsForMs: number): number | undefined => {
+  for (let t = fromMs; t <= fromMs + horizonMs; t += STEP_MS) {
+    const reached = reachedAt(order, t, fromMs + horizonMs - t);
+    if (reached === undefined) return undefined;
+    let held = true;
+    for (let u = reached; u < reached + holdsForMs; u += STEP_MS) {
+      if (reachedAt(order, u, 0) === undefined) {
+        held = false;
+        t = u;
+        break;
+      }
+    }
+    if (held) return reached;
+  }
+  return undefined;
+};
+
+/**
  * For tests that run the engine with a clock set ahead: a limit order that rests now (its limit 0.2 % beyond the
  * route's price now) and that the market reaches, 0.4 % beyond, at `reachedAtMs`, within `horizonMs` (default 23 h,
  * inside a resting order's default 24 h life). A buy when the market falls first, else a sell when it rises: the

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { setMarketSeed } from '../../lib/venues/market';
 import { DEFAULT_MOCK_SEED } from '../../lib/config';
-import { planCrossing, reachedAt, STEP_MS, type Crossing } from '../support/market-crossing';
+import { heldFrom, planCrossing, reachedAt, STEP_MS, type Crossing } from '../support/market-crossing';
 
 /*
  * The e2e limit tests trust planCrossing's promise: the order rests until `crossesAtMs`, and from then on the market
@@ -45,6 +45,28 @@ describe('planCrossing', () => {
         expect(brokenPromise(fromMs, plan, holdsForMs)).toBeUndefined();
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('heldFrom skips a touch shorter than the hold: the CI run\'s 0.75 s touch is reached but not held', () => {
+    const order = { side: 'sell', tokenIn: 'SOL', tokenOut: 'USDC', amount: '0.2', limitPrice: '153.98475' } as const;
+    const fromMs = Date.parse('2026-12-03T07:43:44Z');
+    expect(reachedAt(order, fromMs, 15_000)).toBe(Date.parse('2026-12-03T07:43:45Z'));
+    expect(heldFrom(order, fromMs, 15_000, 750)).toBe(Date.parse('2026-12-03T07:43:45Z'));
+    expect(heldFrom(order, fromMs, 15_000, 2_000)).toBeUndefined();
+  });
+
+  it('heldFrom finds a planned crossing, the first reach that lasts', () => {
+    const start = Date.parse('2026-12-01T00:00:00Z');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 30 * 86_400_000 }), (offsetMs) => {
+        const fromMs = start + offsetMs;
+        const plan = planCrossing(fromMs, { horizonMs: 120_000, holdsForMs: 3_000 });
+        if (!plan) return;
+        const held = heldFrom(plan.order, fromMs, 120_000, 2_000);
+        expect(held).toBe(plan.crossesAtMs);
+      }),
+      { numRuns: 20 },
     );
   });
 });
