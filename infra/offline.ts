@@ -82,12 +82,14 @@ const DEFAULT_OFFLINE_NODE_ARGS = '--max-old-space-size=160';
 const nodeArgs = (): string[] => (process.env.OFFLINE_NODE_ARGS ?? DEFAULT_OFFLINE_NODE_ARGS).split(/\s+/).filter(Boolean);
 
 /**
- * OFFLINE_HANDLER_CACHE=on: each function's handler loaded once, as AWS does per execution environment, not on every
- * invocation (infra/offline-handler-cache.cjs says why and what it saves). Off by default: with it on,
- * tests/e2e/limit-trigger-crash.test.ts failed 2 of 3 clean-clone runs (interrupted limit orders triggered again
- * 18-30 s after the market was back, the bound is 15 s) and the cause is not found yet.
+ * Each function's handler loaded once, as AWS does per execution environment, not on every invocation
+ * (infra/offline-handler-cache.cjs says why and what it saves); OFFLINE_HANDLER_CACHE=off loads it on every
+ * invocation, as serverless-offline does by itself. It was off by default while tests/e2e/limit-trigger-crash.test.ts
+ * failed with it on (re-triggers 18-30 s after the market was back); that test measured from market touches shorter
+ * than the watcher's tick, which the watcher may rightly miss, and now measures from a lasting reach
+ * (tests/support/market-crossing.ts).
  */
-const handlerCacheArgs = (): string[] => (process.env.OFFLINE_HANDLER_CACHE === 'on' ? ['--require', join(repoRoot, 'infra', 'offline-handler-cache.cjs')] : []);
+const handlerCacheArgs = (): string[] => (process.env.OFFLINE_HANDLER_CACHE === 'off' ? [] : ['--require', join(repoRoot, 'infra', 'offline-handler-cache.cjs')]);
 
 const looksBad = /\b(error|warn|warning|exception|unhandled|failed)\b/i;
 
