@@ -2,13 +2,14 @@ import { ulid } from 'ulid';
 import { formatUiAmount } from '../tokens';
 import { openShardOf, type OrderItem, type StoredOrderRequest } from '../aws/orders-table';
 import type { EngineContext } from '../engine';
-import type { ValidatedOrder } from './request';
+import { launchedTokensOf, validateExecute, type ValidatedOrder } from './request';
 import { placedOrderItem, type OrderMessage, type PlacedOrder } from './order-message';
 import type { OrderFrame } from '../notify/frames';
 import { InfrastructureError, RequestError, UnavailableError } from '../errors';
 import { retryTransient } from '../aws/transient';
 import { failOrder } from './outcomes';
 import { releaseOpenOrder } from '../accounts/admission';
+import { admitRequest, inOwnersTurn } from '../accounts/connections';
 import { log, withLogContext } from '../log';
 import { launchOf, type LaunchSpec } from '../venues/launched';
 
@@ -72,6 +73,19 @@ export interface Placement {
 }
 
 /**
+ * The `execute` WebSocket route: the message's admission and the order's placement (record, ack, enqueue), all in one
+ * turn of the connection's owner at this host's store (lib/accounts/store-turns.ts says why the ack and the enqueue are
+ * in it too).
+ */
+export const executeOnConnection = (ctx: EngineContext, message: { connectionId: string; endpoint: string; body: unknown }): Promise<Placement> =>
+  inOwnersTurn(ctx, message.connectionId, 'order', async () => {
+    const { owner, request: order, admission } = await admitRequest(ctx, message.connectionId, 'order', async () =>
+      validateExecute(message.body, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message.body, ctx.launches) }),
+    );
+    return placeOrder(ctx, { reply: { connectionId: message.connectionId, endpoint: message.endpoint }, owner, order, openOrderReserved: admission.openOrderReserved });
+  });
+
+/**
  * The `execute` route: record the order (`pending`, seq 1), acknowledge it on the caller's socket, then enqueue it.
  * The ack is posted before the enqueue so that no later frame of the order can overtake it. Without a connection
  * (`reply` undefined: the HTTP API), nothing is posted and the caller answers with the returned frame.
@@ -88,8 +102,6 @@ export const placeOrder = (
     order: ValidatedOrder;
     /** Admission reserved an open-order slot for this order: given back here if no order is created. */
     openOrderReserved?: boolean;
-    /** Called once the order's record is written or given up (its turn at the store is then given back: lib/accounts/store-turns.ts). */
-    recorded?: () => void;
   },
 ): Promise<Placement> => {
   const nowMs = ctx.now();
@@ -145,8 +157,7 @@ const place = async (
     .catch(async (error: unknown) => {
       await giveBackSlot(); // a failure that is not capacity trouble: nothing was written
       throw error;
-    })
-    .finally(() => params.recorded?.());
+    });
   const recordMs = performance.now() - t0;
   if (!recorded.ok) {
     // Certainly not recorded: the slot goes back. Maybe recorded: it stays, so the count errs on the strict side.

@@ -8,7 +8,8 @@ import { parseConfig } from '../../lib/config';
 import { admit, registerConnection, type Charge } from '../../lib/accounts/admission';
 import { closeConnection, openConnection } from '../../lib/accounts/connections';
 import { hashApiKey } from '../../lib/accounts/api-key';
-import { placeOrder } from '../../lib/orders/place-order';
+import { executeOnConnection, placeOrder } from '../../lib/orders/place-order';
+import { StoreTurns } from '../../lib/accounts/store-turns';
 import { validateExecute } from '../../lib/orders/request';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { RequestError } from '../../lib/errors';
@@ -494,5 +495,53 @@ describe('connections per account', () => {
     );
     // The live connection, idle as long, was kept.
     await expect(admit(ctx, { owner, connectionId: live.requestContext.connectionId, charge: 'message' })).resolves.toBeDefined();
+  });
+});
+
+describe('turns at the store (lib/accounts/store-turns.ts)', () => {
+  it("a placement keeps its turn through its ack and enqueue: another account's order is not recorded while the first one's ack is still being posted", async () => {
+    const { ctx } = engineAt();
+    ctx.storeTurns = new StoreTurns({ capacity: 1, waitBudgetMs: 10_000, maxWaiting: 10 });
+    const events: string[] = [];
+    const [alice, bob] = [newAccount(), newAccount()];
+    for (const { owner, connectionId } of [alice, bob]) {
+      await registerConnection(ctx, owner, connectionId);
+      await ctx.connections.put({ connectionId, owner, connectedAtMs: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+    }
+    const ownerOfOrder = (item: { owner: string }): string => (item.owner === alice.owner ? 'alice' : 'bob');
+    const realCreate = ctx.orders.create.bind(ctx.orders);
+    ctx.orders.create = (item) => {
+      events.push(`record ${ownerOfOrder(item)}`);
+      return realCreate(item);
+    };
+    let releaseAlicesAck: () => void = () => undefined;
+    const alicesAckPosted = new Promise<void>((resolve) => (releaseAlicesAck = resolve));
+    let alicesAckStarted: () => void = () => undefined;
+    const alicesAckWaiting = new Promise<void>((resolve) => (alicesAckStarted = resolve));
+    ctx.notifier.postDirect = async (_endpoint, connectionId) => {
+      const who = connectionId === alice.connectionId ? 'alice' : 'bob';
+      events.push(`ack ${who}`);
+      if (who === 'alice') {
+        alicesAckStarted();
+        await alicesAckPosted;
+      }
+      return 'sent';
+    };
+    const realSend = ctx.queues.sendMessage.bind(ctx.queues);
+    ctx.queues.sendMessage = (queue, message) => {
+      events.push(`enqueue ${(message as { placed: { owner: string } }).placed.owner === alice.owner ? 'alice' : 'bob'}`);
+      return realSend(queue, message);
+    };
+
+    const endpoint = 'http://127.0.0.1:9';
+    const alicesOrder = executeOnConnection(ctx, { connectionId: alice.connectionId, endpoint, body: executeBody({ clientOrderId: 'turn-alice' }) });
+    await alicesAckWaiting;
+    const bobsOrder = executeOnConnection(ctx, { connectionId: bob.connectionId, endpoint, body: executeBody({ clientOrderId: 'turn-bob' }) });
+    // Long enough for bob's admission and record to have run, had his request been given a turn.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events).toEqual(['record alice', 'ack alice']);
+    releaseAlicesAck();
+    await Promise.all([alicesOrder, bobsOrder]);
+    expect(events).toEqual(['record alice', 'ack alice', 'enqueue alice', 'record bob', 'ack bob', 'enqueue bob']);
   });
 });

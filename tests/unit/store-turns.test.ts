@@ -84,29 +84,6 @@ describe('turns at the store', () => {
     expect(log).toEqual(['f0', 'f1', 'v', 'f2', 'f3']);
   });
 
-  it('a request gives its turn back early once its writes are done: the next one starts before it ends', async () => {
-    const store = turns(1);
-    const log: string[] = [];
-    let leave: () => void = () => undefined;
-    let end: () => void = () => undefined;
-    const first = store.run('alice', (leaveTurn) => {
-      leave = leaveTurn;
-      return new Promise<void>((resolve) => (end = resolve));
-    });
-    const second = hold(store, 'alice', log, 'second');
-    await settle();
-    expect(second.started).toBe(false);
-    leave();
-    leave(); // twice: the turn is given back once
-    await settle();
-    expect(second.started).toBe(true);
-    expect(store.load().running).toBe(1);
-    end();
-    second.finish();
-    await Promise.all([first, second.done]);
-    expect(store.load()).toEqual({ running: 0, waiting: {} });
-  });
-
   it('a request that waited out the budget is UNAVAILABLE, nothing recorded; its place in the queue is gone', async () => {
     const store = turns(1, { waitBudgetMs: 1_000 });
     const log: string[] = [];
