@@ -108,7 +108,7 @@ const configSchema = z.object({
   LIMIT_MESSAGES_BURST: limitCount(100, { zeroMeansUnlimited: false }),
   /**
    * `execute` and `quote` requests that one host process lets do their store work at once; the others wait their turn,
-   * served round-robin across accounts (lib/accounts/fair-turns.ts). Matters where a process serves many requests at
+   * served round-robin across accounts (lib/accounts/store-turns.ts). Matters where a process serves many requests at
    * once (the embedded stack); a Lambda instance serves one.
    */
   ROUTE_STORE_CONCURRENCY: positiveInt(16),

@@ -7,7 +7,7 @@ import { ConnectionsTable } from './aws/connections-table';
 import { OrdersTable } from './aws/orders-table';
 import { OrderListing } from './aws/order-listing';
 import { LedgerTable } from './aws/ledger-table';
-import { FairTurns } from './accounts/fair-turns';
+import { StoreTurns } from './accounts/store-turns';
 import { LimitsTable } from './aws/limits-table';
 import { ConfigError } from './errors';
 import { createAwsClients, type AwsClients } from './aws/clients';
@@ -33,9 +33,7 @@ export interface EngineContext {
   orderListing: OrderListing;
   ledger: LedgerTable;
   /** This process's turns at the store for route work, fair across accounts (shared by every function it runs). */
-  storeTurns: FairTurns;
-  /** This process's turns for answering recorded orders (ack post, enqueue), fair across accounts; never refused. */
-  answerTurns: FairTurns;
+  storeTurns: StoreTurns;
   /** Admission control's per-account state (lib/accounts/admission.ts). */
   limits: LimitsTable;
   queues: Queues;
@@ -92,28 +90,20 @@ export const createEngineContext = (config: EngineConfig, options: EngineContext
     chain: new MockCluster({ ledger, profile, seed: config.MOCK_SEED, now, marketSeed: config.MOCK_SEED }),
     launches: new LaunchBook({ seed: config.MOCK_SEED, store: new LaunchStoreTable(config.LEDGER_TABLE, aws.dynamo), now }),
     storeTurns: processStoreTurns(config.ROUTE_STORE_CONCURRENCY),
-    answerTurns: processAnswerTurns,
     now,
   };
 };
 
 /** One set of turns per capacity in a process: every function of the embedded host takes its turns from the same set. */
-const turnsByCapacity = new Map<number, FairTurns>();
-const processStoreTurns = (capacity: number): FairTurns => {
+const turnsByCapacity = new Map<number, StoreTurns>();
+const processStoreTurns = (capacity: number): StoreTurns => {
   let turns = turnsByCapacity.get(capacity);
   if (!turns) {
-    turns = new FairTurns({ capacity, waitBudgetMs: TURN_WAIT_BUDGET_MS, maxWaiting: TURN_MAX_WAITING });
+    turns = new StoreTurns({ capacity, waitBudgetMs: TURN_WAIT_BUDGET_MS, maxWaiting: TURN_MAX_WAITING });
     turnsByCapacity.set(capacity, turns);
   }
   return turns;
 };
-/*
- * Answers in flight at once, all accounts together: below the clients' sockets per endpoint (AWS_MAX_SOCKETS, 64 in the
- * embedded stack), so that the turns, served round-robin across accounts, decide whose ack goes next rather than the
- * sockets' first-come-first-served queue; and above the store's turns, so the answers keep up with the records.
- */
-const ANSWER_TURNS = 32;
-const processAnswerTurns = new FairTurns({ capacity: ANSWER_TURNS });
 /*
  * A wait for a turn replaces the wait that the store's own queue used to impose on a burst, and a burst within the
  * accounts' limits must not be refused for it: the embedded stack's first 500-order burst after start (500 orders over

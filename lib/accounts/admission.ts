@@ -187,7 +187,7 @@ interface KnownAccount {
   quotes?: number;
   connections: Map<string, number>;
   inFlight: InFlight;
-  /** Requests waiting for a turn at the store (lib/accounts/fair-turns.ts), per flight key. */
+  /** Requests waiting for a turn at the store (lib/accounts/store-turns.ts), per flight key. */
   queued: Map<string, number>;
 }
 const KNOWN_LIMIT = 10_000;
@@ -263,7 +263,7 @@ const bucketsOf = (limits: AdmissionLimits, params: { connectionId: string | und
 const flightKeyOf = (key: BucketKey, connectionId: string): string => (key === 'messages' ? `c#${connectionId}` : key);
 
 /**
- * A request about to wait for a turn at the store (lib/accounts/fair-turns.ts). Each request waiting
+ * A request about to wait for a turn at the store (lib/accounts/store-turns.ts). Each request waiting
  * ahead of it will charge the same buckets first, like a write in flight: if, counting those and the writes in
  * flight, this one would be refused anyway, it is refused now (RATE_LIMITED, from this process's hints, no write),
  * rather than after waiting. Otherwise it is counted as waiting until the returned function is called (its turn came,

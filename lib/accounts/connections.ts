@@ -128,9 +128,9 @@ export const admitRequest = async <T>(
 
 /**
  * Runs `work` (a message's admission and the store work it leads to) in a turn of the connection's owner at the store
- * (lib/accounts/fair-turns.ts): one account's flood waits behind its own requests, not in front of another's.
+ * (lib/accounts/store-turns.ts): one account's flood waits behind its own requests, not in front of another's.
  */
-export const inOwnersTurn = async <T>(ctx: EngineContext, connectionId: string, charge: Charge, work: (leaveTurn: () => void) => Promise<T>): Promise<T> => {
+export const inOwnersTurn = async <T>(ctx: EngineContext, connectionId: string, charge: Charge, work: () => Promise<T>): Promise<T> => {
   const owner = await ownerOf(ctx, connectionId);
   return ctx.storeTurns.run(owner, work, { beforeWaiting: () => queueForAdmission(ctx, { owner, connectionId, charge }) });
 };

@@ -59,14 +59,14 @@ export const executeAnswer = (ctx: EngineContext, placed: Placement): ExecuteAns
 export const executeRoute = (ctx: EngineContext) =>
   httpRoute(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const owner = await ownerOfHttpRequest(ctx, event.headers);
-    // In a turn of the owner's at the store (lib/accounts/fair-turns.ts), as on the WebSocket route.
-    const placed = await ctx.storeTurns.run(owner, async (leaveTurn) => {
+    // In a turn of the owner's at the store (lib/accounts/store-turns.ts), as on the WebSocket route.
+    const placed = await ctx.storeTurns.run(owner, async () => {
       const { request: order, admission } = await admitHttpRequest(ctx, owner, 'order', async () => {
         const message = messageOfBody(event, 'execute');
         // A launched token (a mint, or a symbol the mock chain announced) is looked up before the order is validated.
         return validateExecute(message, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message, ctx.launches) });
       });
-      return placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved, recorded: leaveTurn });
+      return placeOrder(ctx, { reply: undefined, owner, order, openOrderReserved: admission.openOrderReserved });
     }, { beforeWaiting: () => queueForAdmission(ctx, { owner, connectionId: undefined, charge: 'order' }) });
     return jsonResponse(placed.created ? 202 : 200, executeAnswer(ctx, placed));
   });

@@ -53,8 +53,6 @@ const UNAVAILABLE_RETRY_AFTER_MS = 1_000;
 export interface PlacementTimings {
   recordMs: number;
   recordAttempts: number;
-  /** Waiting for a turn on the answer path (lib/accounts/fair-turns.ts). */
-  answerWaitMs: number;
   ackMs: number;
   enqueueMs: number;
 }
@@ -75,15 +73,16 @@ export interface Placement {
 }
 
 /**
- * The `execute` WebSocket route: the message's admission and the order's record in a turn of the connection's owner at
- * this host's store, then its ack and enqueue in a turn on the answer path (lib/accounts/fair-turns.ts).
+ * The `execute` WebSocket route: the message's admission and the order's placement (record, ack, enqueue), all in one
+ * turn of the connection's owner at this host's store (lib/accounts/store-turns.ts says why the ack and the enqueue are
+ * in it too).
  */
 export const executeOnConnection = (ctx: EngineContext, message: { connectionId: string; endpoint: string; body: unknown }): Promise<Placement> =>
-  inOwnersTurn(ctx, message.connectionId, 'order', async (leaveTurn) => {
+  inOwnersTurn(ctx, message.connectionId, 'order', async () => {
     const { owner, request: order, admission } = await admitRequest(ctx, message.connectionId, 'order', async () =>
       validateExecute(message.body, { testHooks: ctx.config.MOCK_TEST_HOOKS, launched: await launchedTokensOf(message.body, ctx.launches) }),
     );
-    return placeOrder(ctx, { reply: { connectionId: message.connectionId, endpoint: message.endpoint }, owner, order, openOrderReserved: admission.openOrderReserved, recorded: leaveTurn });
+    return placeOrder(ctx, { reply: { connectionId: message.connectionId, endpoint: message.endpoint }, owner, order, openOrderReserved: admission.openOrderReserved });
   });
 
 /**
@@ -103,8 +102,6 @@ export const placeOrder = (
     order: ValidatedOrder;
     /** Admission reserved an open-order slot for this order: given back here if no order is created. */
     openOrderReserved?: boolean;
-    /** Called once the order's record is written or given up (its turn at the store is then given back: lib/accounts/fair-turns.ts). */
-    recorded?: () => void;
   },
 ): Promise<Placement> => {
   const nowMs = ctx.now();
@@ -160,8 +157,7 @@ const place = async (
     .catch(async (error: unknown) => {
       await giveBackSlot(); // a failure that is not capacity trouble: nothing was written
       throw error;
-    })
-    .finally(() => params.recorded?.());
+    });
   const recordMs = performance.now() - t0;
   if (!recorded.ok) {
     // Certainly not recorded: the slot goes back. Maybe recorded: it stays, so the count errs on the strict side.
@@ -180,42 +176,37 @@ const place = async (
       answerDuplicate(ctx, { reply, owner, existingOrderId: created.existingOrderId, request: item.request, nowMs }),
       giveBackSlot(),
     ]);
-    return { ...duplicate, timings: { recordMs, recordAttempts: recorded.attempts, answerWaitMs: 0, ackMs: 0, enqueueMs: 0 } };
+    return { ...duplicate, timings: { recordMs, recordAttempts: recorded.attempts, ackMs: 0, enqueueMs: 0 } };
   }
 
-  // The ack and the enqueue in a turn on the answer path: fair across accounts, like the record (lib/accounts/fair-turns.ts).
-  const t0Answer = performance.now();
-  const { t1, t2, t3 } = await ctx.answerTurns.run(owner, async () => {
-    const t1 = performance.now();
-    const acked = reply
-      ? await retryTransient(() => ctx.notifier.postDirect(reply.endpoint, reply.connectionId, frame), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch(
-          (error: unknown) => ({ ok: false as const, error }),
-        )
-      : ({ ok: true } as const);
-    if (!acked.ok) {
-      /*
-       * The order is recorded: it must still run, and its `pending` frame must still reach the client. It goes the way
-       * of every later frame, through the status queue, before the order is enqueued: the queue's FIFO group (the
-       * orderId) then delivers it ahead of `routing`. (Seen when a 500-order burst kept the Management API busier than
-       * the ack's budget: those clients got `routing` with no `pending` before it.) If even that fails, the client
-       * learns the id from a later frame or by re-sending its clientOrderId; a lost ack must not strand the order.
-       */
-      log.warn('could not post the pending frame; sending it through the status queue', { orderId, error: acked.error });
-      const queued = await retryTransient(() => ctx.notifier.publish(item, [frame]), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch((error: unknown) => ({ ok: false as const, error }));
-      if (!queued.ok) log.error('could not queue the pending frame either; enqueueing the order anyway', { orderId, error: queued.error });
-    }
-    const t2 = performance.now();
-    const enqueued = await retryTransient(() => ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
-      deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
-    }).catch((error: unknown) => ({ ok: false as const, error }));
-    if (!enqueued.ok) {
-      // Accepted but not enqueued: end it visibly rather than leave it pending until the sweeper finds it.
-      log.error('could not enqueue order', { orderId, error: enqueued.error });
-      await failOrder(ctx, item, { code: 'UNAVAILABLE', message: 'the order could not be queued for execution; place it again' });
-    }
-    return { t1, t2, t3: performance.now() };
-  });
-  const timings = { recordMs, recordAttempts: recorded.attempts, answerWaitMs: t1 - t0Answer, ackMs: t2 - t1, enqueueMs: t3 - t2 };
+  const t1 = performance.now();
+  const acked = reply
+    ? await retryTransient(() => ctx.notifier.postDirect(reply.endpoint, reply.connectionId, frame), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch(
+        (error: unknown) => ({ ok: false as const, error }),
+      )
+    : ({ ok: true } as const);
+  if (!acked.ok) {
+    /*
+     * The order is recorded: it must still run, and its `pending` frame must still reach the client. It goes the way of
+     * every later frame, through the status queue, before the order is enqueued: the queue's FIFO group (the orderId)
+     * then delivers it ahead of `routing`. (Seen when a 500-order burst kept the Management API busier than the ack's
+     * budget: those clients got `routing` with no `pending` before it.) If even that fails, the client learns the id
+     * from a later frame or by re-sending its clientOrderId; a lost ack must not strand the order at `pending`.
+     */
+    log.warn('could not post the pending frame; sending it through the status queue', { orderId, error: acked.error });
+    const queued = await retryTransient(() => ctx.notifier.publish(item, [frame]), { deadlineMs: Date.now() + ACK_BUDGET_MS }).catch((error: unknown) => ({ ok: false as const, error }));
+    if (!queued.ok) log.error('could not queue the pending frame either; enqueueing the order anyway', { orderId, error: queued.error });
+  }
+  const t2 = performance.now();
+  const enqueued = await retryTransient(() => ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
+    deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
+  }).catch((error: unknown) => ({ ok: false as const, error }));
+  if (!enqueued.ok) {
+    // Accepted but not enqueued: end it visibly rather than leave it pending until the sweeper finds it.
+    log.error('could not enqueue order', { orderId, error: enqueued.error });
+    await failOrder(ctx, item, { code: 'UNAVAILABLE', message: 'the order could not be queued for execution; place it again' });
+  }
+  const timings = { recordMs, recordAttempts: recorded.attempts, ackMs: t2 - t1, enqueueMs: performance.now() - t2 };
   log.debug('order placed', { orderId, clientOrderId: order.clientOrderId, ...timings });
   return { orderId, created: true, frame, timings };
 };

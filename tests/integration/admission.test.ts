@@ -9,7 +9,7 @@ import { admit, registerConnection, type Charge } from '../../lib/accounts/admis
 import { closeConnection, openConnection } from '../../lib/accounts/connections';
 import { hashApiKey } from '../../lib/accounts/api-key';
 import { executeOnConnection, placeOrder } from '../../lib/orders/place-order';
-import { FairTurns } from '../../lib/accounts/fair-turns';
+import { StoreTurns } from '../../lib/accounts/store-turns';
 import { validateExecute } from '../../lib/orders/request';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { RequestError } from '../../lib/errors';
@@ -498,57 +498,50 @@ describe('connections per account', () => {
   });
 });
 
-describe('fair turns on a placement (lib/accounts/fair-turns.ts)', () => {
-  it("a placement gives its store turn back once recorded, and answers in turns taken round-robin: another account's ack goes ahead of the first account's queued ones", async () => {
-    const { ctx } = engineAt({ LIMIT_ORDERS_BURST: '10', LIMIT_OPEN_ORDERS: '10' });
-    ctx.storeTurns = new FairTurns({ capacity: 1, waitBudgetMs: 10_000, maxWaiting: 10 });
-    ctx.answerTurns = new FairTurns({ capacity: 1 });
+describe('turns at the store (lib/accounts/store-turns.ts)', () => {
+  it("a placement keeps its turn through its ack and enqueue: another account's order is not recorded while the first one's ack is still being posted", async () => {
+    const { ctx } = engineAt();
+    ctx.storeTurns = new StoreTurns({ capacity: 1, waitBudgetMs: 10_000, maxWaiting: 10 });
     const events: string[] = [];
     const [alice, bob] = [newAccount(), newAccount()];
     for (const { owner, connectionId } of [alice, bob]) {
       await registerConnection(ctx, owner, connectionId);
       await ctx.connections.put({ connectionId, owner, connectedAtMs: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 3600 });
     }
-    const cidOf = new Map<string, string>();
+    const ownerOfOrder = (item: { owner: string }): string => (item.owner === alice.owner ? 'alice' : 'bob');
     const realCreate = ctx.orders.create.bind(ctx.orders);
-    ctx.orders.create = async (item) => {
-      cidOf.set(item.orderId, item.clientOrderId as string);
-      events.push(`record ${item.clientOrderId}`);
+    ctx.orders.create = (item) => {
+      events.push(`record ${ownerOfOrder(item)}`);
       return realCreate(item);
     };
-    let releaseFirstAck: () => void = () => undefined;
-    const firstAckReleased = new Promise<void>((resolve) => (releaseFirstAck = resolve));
-    let firstAckStarted: () => void = () => undefined;
-    const firstAckPosting = new Promise<void>((resolve) => (firstAckStarted = resolve));
-    ctx.notifier.postDirect = async (_endpoint, _connectionId, frame) => {
-      const cid = cidOf.get((frame as { orderId: string }).orderId) as string;
-      events.push(`ack ${cid}`);
-      if (cid === 'a1') {
-        firstAckStarted();
-        await firstAckReleased;
+    let releaseAlicesAck: () => void = () => undefined;
+    const alicesAckPosted = new Promise<void>((resolve) => (releaseAlicesAck = resolve));
+    let alicesAckStarted: () => void = () => undefined;
+    const alicesAckWaiting = new Promise<void>((resolve) => (alicesAckStarted = resolve));
+    ctx.notifier.postDirect = async (_endpoint, connectionId) => {
+      const who = connectionId === alice.connectionId ? 'alice' : 'bob';
+      events.push(`ack ${who}`);
+      if (who === 'alice') {
+        alicesAckStarted();
+        await alicesAckPosted;
       }
       return 'sent';
     };
+    const realSend = ctx.queues.sendMessage.bind(ctx.queues);
+    ctx.queues.sendMessage = (queue, message) => {
+      events.push(`enqueue ${(message as { placed: { owner: string } }).placed.owner === alice.owner ? 'alice' : 'bob'}`);
+      return realSend(queue, message);
+    };
 
     const endpoint = 'http://127.0.0.1:9';
-    const place = (who: typeof alice, clientOrderId: string) =>
-      executeOnConnection(ctx, { connectionId: who.connectionId, endpoint, body: executeBody({ clientOrderId }) });
-    const waitingToAnswer = async (expected: Record<string, number>) => {
-      while (JSON.stringify(ctx.answerTurns.load().waiting) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 5));
-    };
-    const placements = [place(alice, 'a1')];
-    await firstAckPosting;
-    // a1's ack is held: its store turn is free again, so the next orders are recorded and wait to be answered.
-    placements.push(place(alice, 'a2'));
-    await waitingToAnswer({ [alice.owner]: 1 });
-    placements.push(place(alice, 'a3'));
-    await waitingToAnswer({ [alice.owner]: 2 });
-    placements.push(place(bob, 'b1'));
-    await waitingToAnswer({ [alice.owner]: 2, [bob.owner]: 1 });
-    expect(events).toEqual(['record a1', 'ack a1', 'record a2', 'record a3', 'record b1']);
-    releaseFirstAck();
-    await Promise.all(placements);
-    // First come, first served within alice's answers; bob's one answer goes next after her first waiting one.
-    expect(events.filter((event) => event.startsWith('ack'))).toEqual(['ack a1', 'ack a2', 'ack b1', 'ack a3']);
+    const alicesOrder = executeOnConnection(ctx, { connectionId: alice.connectionId, endpoint, body: executeBody({ clientOrderId: 'turn-alice' }) });
+    await alicesAckWaiting;
+    const bobsOrder = executeOnConnection(ctx, { connectionId: bob.connectionId, endpoint, body: executeBody({ clientOrderId: 'turn-bob' }) });
+    // Long enough for bob's admission and record to have run, had his request been given a turn.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events).toEqual(['record alice', 'ack alice']);
+    releaseAlicesAck();
+    await Promise.all([alicesOrder, bobsOrder]);
+    expect(events).toEqual(['record alice', 'ack alice', 'enqueue alice', 'record bob', 'ack bob', 'enqueue bob']);
   });
 });

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FairTurns } from '../../lib/accounts/fair-turns';
+import { StoreTurns } from '../../lib/accounts/store-turns';
 import { queueForAdmission } from '../../lib/accounts/admission';
 import { parseConfig } from '../../lib/config';
 import type { EngineContext } from '../../lib/engine';
 import { RequestError, UnavailableError } from '../../lib/errors';
 
 /*
- * Fair turns (lib/accounts/fair-turns.ts): a bounded number of requests write at once, the others wait,
+ * Turns at the store (lib/accounts/store-turns.ts): a bounded number of requests write at once, the others wait,
  * served round-robin across accounts, so that one account's flood does not queue ahead of another account's request.
  */
 
@@ -17,7 +17,7 @@ interface Held {
   done: Promise<unknown>;
 }
 
-const hold = (turns: FairTurns, account: string, log: string[], label: string, options: { beforeWaiting?: () => () => void } = {}): Held => {
+const hold = (turns: StoreTurns, account: string, log: string[], label: string, options: { beforeWaiting?: () => () => void } = {}): Held => {
   let finish: () => void = () => undefined;
   const held: Held = { started: false, finish: () => finish(), done: Promise.resolve() };
   held.done = turns.run(
@@ -40,7 +40,7 @@ const settle = async (): Promise<void> => {
 };
 
 const turns = (capacity: number, overrides: Partial<{ waitBudgetMs: number; maxWaiting: number }> = {}) =>
-  new FairTurns({ capacity, waitBudgetMs: 1_000, maxWaiting: 100, ...overrides });
+  new StoreTurns({ capacity, waitBudgetMs: 1_000, maxWaiting: 100, ...overrides });
 
 describe('turns at the store', () => {
   beforeEach(() => {
@@ -82,45 +82,6 @@ describe('turns at the store', () => {
     await Promise.all([first.done, ...flood.map((request) => request.done), victim.done]);
     // First come, first served within the flooder's queue; the victim's one request is next after the flooder's first.
     expect(log).toEqual(['f0', 'f1', 'v', 'f2', 'f3']);
-  });
-
-  it('a request gives its turn back early once its writes are done: the next one starts before it ends', async () => {
-    const store = turns(1);
-    const log: string[] = [];
-    let leave: () => void = () => undefined;
-    let end: () => void = () => undefined;
-    const first = store.run('alice', (leaveTurn) => {
-      leave = leaveTurn;
-      return new Promise<void>((resolve) => (end = resolve));
-    });
-    const second = hold(store, 'alice', log, 'second');
-    await settle();
-    expect(second.started).toBe(false);
-    leave();
-    leave(); // twice: the turn is given back once
-    await settle();
-    expect(second.started).toBe(true);
-    expect(store.load().running).toBe(1);
-    end();
-    second.finish();
-    await Promise.all([first, second.done]);
-    expect(store.load()).toEqual({ running: 0, waiting: {} });
-  });
-
-  it('turns without a wait budget or a bound on waiting never refuse: every waiting request runs, round-robin across accounts', async () => {
-    const store = new FairTurns({ capacity: 1 });
-    const log: string[] = [];
-    const first = hold(store, 'alice', log, 'a0');
-    const waiting = [hold(store, 'alice', log, 'a1'), hold(store, 'alice', log, 'a2'), hold(store, 'bob', log, 'b1')];
-    await vi.advanceTimersByTimeAsync(3_600_000);
-    expect(store.load()).toEqual({ running: 1, waiting: { alice: 2, bob: 1 } });
-    for (const request of [first, ...waiting]) {
-      request.finish();
-      await settle();
-    }
-    for (const request of waiting) request.finish();
-    await Promise.all([first.done, ...waiting.map((request) => request.done)]);
-    expect(log).toEqual(['a0', 'a1', 'b1', 'a2']);
   });
 
   it('a request that waited out the budget is UNAVAILABLE, nothing recorded; its place in the queue is gone', async () => {
