@@ -8,7 +8,9 @@ import { UnavailableError } from '../errors';
  * only its writes. The host's sockets to the Management API and the queue are first come, first served as well: with the
  * turn given back once the order was recorded, one account's hundreds of recorded orders queued their acks ahead of
  * another account's, whose ack post took p99 0.9-1.8 s during a flood; with the whole placement in the turn, the other
- * account's ack p99 during `npm run bench -- --mode flood` went from 1.9-2.8 s to 0.57-0.77 s (3 runs each, alternated).
+ * account's ack p99 during `npm run bench -- --mode flood` went from 1.9-2.8 s to 0.57-0.77 s (3 runs each, alternated),
+ * for a 500-order burst's ack tail about 13 % longer. Turns on the answer path alone, separate from the store's, did
+ * not do it (p99 1.2-2.4 s): what helps is fewer placements at once in the host's one event loop.
  *
  * Why: a host that serves many requests at once (serverless-offline runs every invocation in one process; so would a
  * container) sends all their writes to one store, whose queue is first come, first served. One account flooding within
