@@ -129,11 +129,15 @@ const CONGESTED_LANDING: LandingProfile = {
 };
 
 /*
- * A rebroadcast every 2 s until the blockhash expires, as Solana's "Retrying Transactions" guide recommends a custom
- * rebroadcast loop for (https://solana.com/developers/cookbook/transactions/retry) and Jupiter's example sender does
- * at 2 s (https://github.com/jup-ag/jupiter-quote-api-node, example/utils/transactionSender.ts).
+ * A rebroadcast every 500 ms until the blockhash expires: the custom rebroadcast loop of Solana's "Retrying
+ * Transactions" guide sends the same signed transaction every 500 ms
+ * (https://github.com/solana-developers/solana-cookbook, code/retrying-transactions/retry.preview.en.ts; the guide:
+ * https://solana.com/developers/cookbook/transactions/retry), and the Mango loop it cites every 300 ms
+ * (code/retrying-transactions/mango.en.ts there). Jupiter's example sender waits 2 s
+ * (https://github.com/jup-ag/jupiter-quote-api-node, example/utils/transactionSender.ts): a send dropped on its way
+ * to the leader then costs up to 2 s more, where 500 ms tries again about once a slot.
  */
-const REBROADCAST_MS = 2_000;
+const REBROADCAST_MS = 500;
 
 const BASE: Record<MockProfileName, MockProfile> = {
   realistic: {

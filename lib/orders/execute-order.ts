@@ -4,7 +4,7 @@ import { quotesToWire } from '../routing';
 import { orderSpecOf, routeToWire, type OrderSpec } from '../venues/route';
 import { formatUiAmount } from '../tokens';
 import type { ForcedFailure } from '../chain/forced-failures';
-import type { SentTransaction, SignedTransaction, TxFees } from '../chain/port';
+import type { SentTransaction, SignedTransaction, TxFees, TxOutcome } from '../chain/port';
 import type { OrderItem } from '../aws/orders-table';
 import type { RecordOutcome } from '../aws/sqs-batch';
 import { advance, failOrder, type FailureReason } from './outcomes';
@@ -16,6 +16,7 @@ import { poolCreationOf } from '../chain/launches';
 import { isCreatedAt } from '../venues/launched';
 import { retryDelayFor } from './backoff';
 import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
+import { Rebroadcaster } from './rebroadcaster';
 import { priorityFeeBid } from './priority-fee';
 import type { EngineContext } from '../engine';
 import { parseOrderMessage, placedOrderItem } from './order-message';
@@ -336,8 +337,9 @@ export class OrderExecution {
   /**
    * Waits for the signature's outcome the way a client subscribed to it would (the chain port wakes at each change,
    * no polling), rebroadcasting the same signed transaction on the cluster's interval meanwhile, until the
-   * transaction's blockhash expires or the invocation's own deadline comes. Never a second signature while this one
-   * can still land: a new attempt starts only after `expired`.
+   * transaction's blockhash expires or the invocation's own deadline comes. A rebroadcast runs beside the wait, as the
+   * unawaited sends of a rebroadcast loop do, so its RPC round trip never delays noticing the outcome. Never a second
+   * signature while this one can still land: a new attempt starts only after `expired`.
    * `recheck`: this delivery did not send the transaction; it looks again at one a previous delivery gave back.
    */
   private async awaitOutcome(
@@ -350,6 +352,36 @@ export class OrderExecution {
     const hints = ctx.chain.confirmation;
     const waitStartedMs = ctx.now();
     const giveUpAtMs = Math.min(this.delivery.deadlineMs, confirmationDeadline(hints, { expiresAtMs: sent.expiresAtMs }));
+    const rebroadcaster = transaction
+      ? new Rebroadcaster(ctx.chain, transaction, (error) => log.info('rebroadcast refused; still following the transaction', { orderId: order.orderId, signature: sent.signature, error }))
+      : undefined;
+    // A re-check rebroadcasts at once: since its sender gave it back, nobody has.
+    let nextSendMs = recheck ? waitStartedMs : nextRebroadcastAt(hints, sent.sentAtMs);
+    let outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+    while (outcome.state === 'pending' && rebroadcaster && ctx.now() < giveUpAtMs) {
+      if (ctx.now() >= nextSendMs) {
+        rebroadcaster.send();
+        nextSendMs = nextRebroadcastAt(hints, ctx.now());
+      }
+      outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+    }
+    // The outcome is known: the last rebroadcast is let finish (after the order's write, below), so none outlives the invocation.
+    try {
+      return await this.settleOutcome(order, sent, spec, outcome, { waitStartedMs, recheck });
+    } finally {
+      await rebroadcaster?.settled();
+    }
+  }
+
+  /** What a sent transaction's outcome means for the order: its terminal status written, a retry, or a look later. */
+  private async settleOutcome(
+    order: OrderItem,
+    sent: SentTransaction,
+    spec: OrderSpec,
+    outcome: TxOutcome,
+    { waitStartedMs, recheck }: { waitStartedMs: number; recheck: boolean },
+  ): Promise<RecordOutcome> {
+    const { ctx } = this;
     /*
      * The chain's own timeline decides the simulated time of the send, whichever delivery sees the outcome: the RPC ack
      * plus sent -> outcome. A delivery that looks later (a re-check) must not report less chain time than there was.
@@ -357,16 +389,6 @@ export class OrderExecution {
     const settleSimulated = (outcomeAtMs: number): void => {
       this.simulatedMs = order.simulatedMs + sent.ackMs + Math.max(0, outcomeAtMs - sent.sentAtMs);
     };
-    // A re-check rebroadcasts at once: since its sender gave it back, nobody has.
-    let nextSendMs = recheck ? waitStartedMs : nextRebroadcastAt(hints, sent.sentAtMs);
-    let outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
-    while (outcome.state === 'pending' && transaction && ctx.now() < giveUpAtMs) {
-      if (ctx.now() >= nextSendMs) {
-        await ctx.chain.sendTransaction(transaction).catch((error: unknown) => log.info('rebroadcast refused; still following the transaction', { orderId: order.orderId, signature: sent.signature, error }));
-        nextSendMs = nextRebroadcastAt(hints, ctx.now());
-      }
-      outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
-    }
     if (outcome.state === 'confirmed') {
       settleSimulated(outcome.atMs);
       const feesPaid = addFees(order.feesPaid, outcome.fees);

@@ -64,6 +64,40 @@ describe('rebroadcast', () => {
     expect(landedByRebroadcast).toBeGreaterThan(0);
   });
 
+  it('a rebroadcast whose RPC answer is slow does not delay the outcome, and is let finish before the execution returns', async () => {
+    // Every rebroadcast reaches the cluster at once but answers 1.5 s later, as a slow RPC node would.
+    const answerDelayMs = 1_500;
+    const ctx = engineWith({ MOCK_FAILURE_RATES: 'blockhashExpired=0.6' });
+    const chain = ctx.chain;
+    const answeredAt = new Map<string, number[]>(); // signature -> when each of its rebroadcasts answered
+    ctx.chain = Object.assign(Object.create(chain) as typeof chain, {
+      sendTransaction: async (tx: Parameters<typeof chain.sendTransaction>[0]) => {
+        const sent = await chain.sendTransaction(tx);
+        if (sent.rebroadcast) {
+          await new Promise((resolve) => setTimeout(resolve, answerDelayMs));
+          answeredAt.set(sent.signature, [...(answeredAt.get(sent.signature) ?? []), Date.now()]);
+        }
+        return sent;
+      },
+    });
+    let checked = 0;
+    for (let n = 0; n < 12 && checked < 2; n++) {
+      const orderId = await placeTestOrder(ctx, { clientOrderId: `slow-rebroadcast-${n}-${Date.now()}`, priorityFee: 'none' });
+      await executeUntilDone(ctx, orderId);
+      const returnedAt = Date.now();
+      const confirmed = framesOf(await drainStatusFrames(sqs), orderId).find((frame) => frame.status === 'confirmed');
+      expect(confirmed).toBeDefined();
+      const answers = answeredAt.get(confirmed!.meta.txHash as string) ?? [];
+      if (answers.length === 0) continue; // landed on its first send: no rebroadcast to look at
+      checked++;
+      // The outcome was written while the signature's last rebroadcast was still waiting for its answer...
+      expect(Date.parse(confirmed!.at)).toBeLessThan(Math.max(...answers));
+      // ...and the execution returned only once that answer came.
+      expect(returnedAt).toBeGreaterThanOrEqual(Math.max(...answers));
+    }
+    expect(checked).toBe(2);
+  });
+
   it('a transaction that never lands is expired once, sealed, and the next attempt uses a new signature', async () => {
     const ctx = engineWith({});
     const orderId = await placeTestOrder(ctx, { mockFailures: { '1': 'BLOCKHASH_EXPIRED' } });

@@ -213,8 +213,8 @@ describe('sends and rebroadcasts on the mock cluster', () => {
       }
       if (sent.record.landsAtMs !== null) continue;
       found++;
-      // Every 2 s, the same signed transaction again, as the engine does.
-      for (let n = 0; n < 5; n++) {
+      // The same signed transaction again on the profile's interval, as the engine does.
+      for (let n = 0; n < 20; n++) {
         clock.now += profile.rebroadcastMs;
         const again = await cluster.sendTransaction(transaction);
         if (again.record.landsAtMs !== null) break;
