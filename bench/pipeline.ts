@@ -32,7 +32,11 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/env';
-import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, runFloodPhase, runLoad } from './support/load';
+import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, PRIORITY_FEE, runFloodPhase, runLoad } from './support/load';
+import { chainFloor } from './support/chain-floor';
+import { mockProfile } from '../lib/chain/profile';
+import { PRIORITY_FEE_DEFAULTS } from '../lib/config';
+import type { PriorityFeePolicy } from '../lib/orders/request';
 import { type Invocation, type Sampler, type StartedStack, startSampler, startStack } from './support/stack';
 import { dist, fmt, table } from './support/stats';
 import { callsBetween, costPerMillionOrders, formatCost, type CostPerMillion } from './cost';
@@ -686,7 +690,30 @@ const burstMode = async (target: Target): Promise<BurstFigures[]> => {
     `${table(['burst', 'acked', 'refused', 'no answer', 'ack p50', 'ack p99', 'ack max', 'terminal', 'e2e p50', 'e2e p99', 'lost / ooo', 'CPU s/order', 'peak RSS MB', 'targets met'], rows)}\n`,
   );
   process.stdout.write('(per-burst rows; "worst" rows: counts summed, latencies/CPU/RSS the worst burst. The first burst meets a colder stack than the later ones.)\n');
+  await printChainFloor();
   return out;
+};
+
+/** The chain's own floor for a batch of this size (bench/support/chain-floor.ts), computed after the bursts so it takes no CPU from them. */
+const printChainFloor = async (): Promise<void> => {
+  const batches = 100;
+  const policy = (PRIORITY_FEE ?? 'auto') as PriorityFeePolicy;
+  const percentile = Number(process.env.PRIORITY_FEE_PERCENTILE ?? PRIORITY_FEE_DEFAULTS.percentile);
+  const maxLamports = Number(process.env.PRIORITY_FEE_MAX_LAMPORTS ?? PRIORITY_FEE_DEFAULTS.maxLamports);
+  const chainProfile = mockProfile(profile);
+  const floor = await chainFloor({ profile: chainProfile, orders: burstOrders, batches, priorityFee: policy, percentile, maxLamports });
+  const perS = (ms: number | null): string => (ms ? fmt(burstOrders / (ms / 1000), 1) : 'n/a');
+  process.stdout.write(
+    `\n=== what the chain alone allows (bench/support/chain-floor.ts): ${batches} simulated batches of ${burstOrders} orders, each order alone on an idle engine (no ack, no queue, no CPU), profile ${profile}, priorityFee ${JSON.stringify(policy)}${policy === 'auto' ? ` p${percentile}` : ''}, rebroadcast every ${chainProfile.rebroadcastMs} ms\n` +
+      `${table(
+        ['figure', 'value'],
+        [
+          ['slowest order of a batch (first quote -> outcome) p50 / p95 / max', `${fmt(floor.slowestMs.p50, 0)} / ${fmt(floor.slowestMs.p95, 0)} / ${fmt(floor.slowestMs.max, 0)} ms`],
+          ['most completed orders/s over a batch (median batch / its p95)', `${perS(floor.slowestMs.p50)} / ${perS(floor.slowestMs.p95)}`],
+          ['each order p50 / p99', `${fmt(floor.orderMs.p50, 0)} / ${fmt(floor.orderMs.p99, 0)} ms (first signatures expired: ${floor.expired})`],
+        ],
+      )}\n`,
+  );
 };
 
 interface FloodPhaseFigures {

@@ -26,6 +26,9 @@ const limitCount = (fallback: number, { zeroMeansUnlimited }: { zeroMeansUnlimit
 /** The mock market's and chain's seed when MOCK_SEED is not set: every process of a stack prices on the same market. */
 export const DEFAULT_MOCK_SEED = 'solana-order-engine';
 
+/** `priorityFee: "auto"` unless configured: this percentile of the recent fees, capped at this many lamports. */
+export const PRIORITY_FEE_DEFAULTS = { percentile: 75, maxLamports: 100_000 } as const;
+
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   STAGE: z.string().min(1).default('dev'),
@@ -62,9 +65,9 @@ const configSchema = z.object({
   CONNECTION_TTL_SECONDS: positiveInt(7200),
   MOCK_PROFILE: z.enum(['realistic', 'congested', 'fast', 'zero']).default('realistic'),
   /** `priorityFee: "auto"` bids this percentile of the recent slots' fees (getRecentPrioritizationFees)... */
-  PRIORITY_FEE_PERCENTILE: z.coerce.number().min(0).max(100).default(75),
+  PRIORITY_FEE_PERCENTILE: z.coerce.number().min(0).max(100).default(PRIORITY_FEE_DEFAULTS.percentile),
   /** ...capped at this many lamports of priority fee per transaction (0.0001 SOL). */
-  PRIORITY_FEE_MAX_LAMPORTS: z.coerce.number().int().nonnegative().default(100_000),
+  PRIORITY_FEE_MAX_LAMPORTS: z.coerce.number().int().nonnegative().default(PRIORITY_FEE_DEFAULTS.maxLamports),
   MOCK_SEED: z.string().min(1).default(DEFAULT_MOCK_SEED),
   /** Lets a request force a failure per attempt (`mockFailures`); off unless asked for. */
   MOCK_TEST_HOOKS: booleanFromEnv,

@@ -103,7 +103,7 @@ const orderBody = (cid: string, i: number): string => {
 };
 
 /** BENCH_PRIORITY_FEE: `auto`, `none` or a JSON object such as {"maxLamports":50000}; unset: the field is not sent. */
-const PRIORITY_FEE: unknown = (() => {
+export const PRIORITY_FEE: unknown = (() => {
   const raw = process.env.BENCH_PRIORITY_FEE;
   if (!raw) return undefined;
   return raw.trim().startsWith('{') ? JSON.parse(raw) : raw.trim();
