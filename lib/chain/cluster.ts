@@ -339,7 +339,13 @@ export class MockCluster implements ChainPort {
     }
     const landing = this.landingOfSend(tx, record.signature, nowMs, record.expiresAtMs);
     if (landing.landsAtMs === null || (record.landsAtMs !== null && landing.landsAtMs >= record.landsAtMs)) return answer(record);
-    const update: LandingUpdate = { ...landing, feeLamports: this.feeOf(record) };
+    /*
+     * Landing in an earlier block, it is confirmed no later than it would have been in the later one: a vote for a slot
+     * also votes for its ancestors (Tower BFT, https://docs.anza.xyz/implemented-proposals/tower-bft), so the earlier
+     * block reaches a supermajority no later. This send's own confirmation draw may only bring it sooner.
+     */
+    const confirmAtMs = record.confirmAtMs !== null && landing.confirmAtMs !== null ? Math.min(landing.confirmAtMs, record.confirmAtMs) : landing.confirmAtMs;
+    const update: LandingUpdate = { ...landing, confirmAtMs, feeLamports: this.feeOf(record) };
     if (await this.ledger.improveLanding(record.signature, update, record.landsAtMs)) {
       const improved = { ...record, ...update };
       this.remember(improved);

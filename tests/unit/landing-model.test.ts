@@ -138,7 +138,7 @@ describe('sends and rebroadcasts on the mock cluster', () => {
     return cluster.buildTransaction({ orderId, attempt: 1, order, route, ...(priorityFee ? { priorityFee } : {}) });
   };
 
-  it('a transaction lands at most once, never after its expiry; rebroadcasts only ever bring its landing earlier', async () => {
+  it('a transaction lands at most once, never after its expiry; rebroadcasts only ever bring its landing and its confirmation earlier', async () => {
     // No RPC timeouts: a send that never reaches the leader records nothing, so it has no landing to check (0.2 % of
     // realistic first sends, drawn per signature: a generated id hit one in CI).
     const profile = mockProfile('realistic', { failureRates: { blockhashExpired: 0.5, rpcTimeout: 0 } });
@@ -148,6 +148,7 @@ describe('sends and rebroadcasts on the mock cluster', () => {
         const { transaction, signature } = await build(cluster, `order-${id}`);
         const first = await cluster.sendTransaction(transaction);
         let landsAtMs = first.record.landsAtMs;
+        let confirmAtMs = first.record.confirmAtMs;
         for (const gap of gaps) {
           clock.now += gap;
           const again = await cluster.sendTransaction(transaction);
@@ -162,7 +163,11 @@ describe('sends and rebroadcasts on the mock cluster', () => {
             if (landsAtMs !== null) expect(record.landsAtMs).toBeLessThanOrEqual(landsAtMs);
           }
           if (record.landsAtMs !== null) expect(record.landsAtMs).toBeLessThan(record.expiresAtMs);
+          // An earlier block is confirmed no later than a later one of the same fork would have been.
+          if (confirmAtMs !== null) expect(record.confirmAtMs).toBeLessThanOrEqual(confirmAtMs);
+          if (record.landsAtMs !== null) expect(record.confirmAtMs).toBeGreaterThanOrEqual(record.landsAtMs);
           landsAtMs = record.landsAtMs;
+          confirmAtMs = record.confirmAtMs;
         }
         expect(ledger.size).toBe(1);
       }),
