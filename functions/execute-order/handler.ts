@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
@@ -15,6 +15,8 @@ const queueNameOf = (arn: string | undefined): string | undefined => arn?.split(
 
 /** Answers this long before the Lambda deadline, so partial results are reported rather than lost to a timeout. */
 const DEADLINE_MARGIN_MS = 2_000;
+/** The records of a batch asking whether other orders wait share one GetQueueAttributes call this fresh. */
+const WAITING_READ_MAX_AGE_MS = 200;
 
 /**
  * The execution Lambda: the whole batch concurrently (EXECUTION_CONCURRENCY at a time), each record succeeding or
@@ -23,6 +25,8 @@ const DEADLINE_MARGIN_MS = 2_000;
 const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => {
   const remainingMs = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : ctx.config.EXECUTION_TIMEOUT_SECONDS * 1000;
   const deadlineMs = ctx.now() + remainingMs - DEADLINE_MARGIN_MS;
+  // The orders queue or the snipes queue (functions/execute-snipes): the queue the record came from.
+  const queueOf = (record: SQSRecord): string => queueNameOf(record.eventSourceARN) ?? ctx.config.ORDERS_QUEUE_NAME;
   return processBatch(
     event.Records,
     (record) =>
@@ -31,11 +35,11 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
         body: record.body,
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
         deadlineMs,
+        othersWaiting: async () => (await ctx.queues.waitingMessages(queueOf(record), { maxAgeMs: WAITING_READ_MAX_AGE_MS })) > 0,
       }),
     {
       concurrency: ctx.config.EXECUTION_CONCURRENCY,
-      // The orders queue or the snipes queue (functions/execute-snipes): the queue the record came from.
-      onRetry: (record, seconds) => ctx.queues.changeVisibility(queueNameOf(record.eventSourceARN) ?? ctx.config.ORDERS_QUEUE_NAME, record.receiptHandle, seconds),
+      onRetry: (record, seconds) => ctx.queues.changeVisibility(queueOf(record), record.receiptHandle, seconds),
     },
   );
 });

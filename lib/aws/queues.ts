@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { InfrastructureError } from '../errors';
 import { sqs } from './clients';
 
@@ -14,6 +14,7 @@ export class Queues {
    * resolved offline (embedded-stack.md §6), and the name is the same on AWS, LocalStack and the emulator.
    */
   private readonly urls = new Map<string, Promise<string>>();
+  private readonly waitingReads = new Map<string, { atMs: number; count: Promise<number> }>();
 
   constructor(private readonly client: () => SQSClient = sqs) {}
 
@@ -77,5 +78,23 @@ export class Queues {
         VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
       }),
     );
+  }
+
+  /**
+   * How many messages wait to be received (ApproximateNumberOfMessages: visible, neither in flight nor delayed). An
+   * event source mapping receives only while it has a free slot, so on the orders queue this counts the orders that
+   * wait for an execution. One read serves every caller of this process for `maxAgeMs`, so the records of a batch
+   * asking at the same moment cost one call.
+   */
+  waitingMessages(queueName: string, { maxAgeMs }: { maxAgeMs: number }): Promise<number> {
+    const nowMs = Date.now();
+    const cached = this.waitingReads.get(queueName);
+    if (cached && nowMs - cached.atMs < maxAgeMs) return cached.count;
+    const count = this.queueUrl(queueName)
+      .then((url) => this.client().send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] })))
+      .then((result) => Number(result.Attributes?.ApproximateNumberOfMessages ?? 0));
+    count.catch(() => this.waitingReads.delete(queueName));
+    this.waitingReads.set(queueName, { atMs: nowMs, count });
+    return count;
   }
 }

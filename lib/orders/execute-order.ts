@@ -15,7 +15,7 @@ import type { RoutingResult } from '../routing';
 import { poolCreationOf } from '../chain/launches';
 import { isCreatedAt } from '../venues/launched';
 import { retryDelayFor } from './backoff';
-import { confirmationDeadline, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
+import { confirmationDeadline, HAND_BACK, lookAgainAfterSeconds, nextRebroadcastAt } from './patience';
 import { Rebroadcaster } from './rebroadcaster';
 import { priorityFeeBid } from './priority-fee';
 import type { EngineContext } from '../engine';
@@ -29,6 +29,8 @@ export interface OrderDelivery {
   receiveCount: number;
   /** Wall-clock instant by which this invocation must have answered (Lambda deadline minus a margin). */
   deadlineMs: number;
+  /** Whether other orders wait for an execution slot right now (the queue has messages no invocation has taken). */
+  othersWaiting?: () => Promise<boolean>;
 }
 
 const IN_PROGRESS = new Set(['routing', 'building', 'submitted']);
@@ -357,17 +359,34 @@ export class OrderExecution {
       : undefined;
     // A re-check rebroadcasts at once: since its sender gave it back, nobody has.
     let nextSendMs = recheck ? waitStartedMs : nextRebroadcastAt(hints, sent.sentAtMs);
-    let outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+    /*
+     * Only the sending delivery may give the order back early, once: its re-check then follows the rules of any
+     * re-check, so a transaction still costs at most 3 receives (lookAgainAfterSeconds) and the redrive budget holds.
+     */
+    const handBackAfterMs = ctx.config.EXECUTION_HAND_BACK_AFTER_MS;
+    let handBackProbeMs = !recheck && rebroadcaster && this.delivery.othersWaiting && handBackAfterMs > 0 ? waitStartedMs + handBackAfterMs : Infinity;
+    let handedBack = false;
+    const wakeAt = (): number => Math.min(giveUpAtMs, nextSendMs, handBackProbeMs);
+    let outcome = await ctx.chain.awaitOutcome(sent.signature, wakeAt());
     while (outcome.state === 'pending' && rebroadcaster && ctx.now() < giveUpAtMs) {
+      if (ctx.now() >= handBackProbeMs) {
+        if (await this.othersWaitForSlot()) {
+          // One last look: an outcome that came during the question is settled here, not a second later.
+          outcome = await ctx.chain.awaitOutcome(sent.signature, ctx.now());
+          handedBack = outcome.state === 'pending';
+          break;
+        }
+        handBackProbeMs = ctx.now() + HAND_BACK.probeEveryMs;
+      }
       if (ctx.now() >= nextSendMs) {
         rebroadcaster.send();
         nextSendMs = nextRebroadcastAt(hints, ctx.now());
       }
-      outcome = await ctx.chain.awaitOutcome(sent.signature, Math.min(giveUpAtMs, nextSendMs));
+      outcome = await ctx.chain.awaitOutcome(sent.signature, wakeAt());
     }
     // The outcome is known: the last rebroadcast is let finish (after the order's write, below), so none outlives the invocation.
     try {
-      return await this.settleOutcome(order, sent, spec, outcome, { waitStartedMs, recheck });
+      return await this.settleOutcome(order, sent, spec, outcome, { waitStartedMs, recheck, handedBack });
     } finally {
       await rebroadcaster?.settled();
     }
@@ -379,7 +398,7 @@ export class OrderExecution {
     sent: SentTransaction,
     spec: OrderSpec,
     outcome: TxOutcome,
-    { waitStartedMs, recheck }: { waitStartedMs: number; recheck: boolean },
+    { waitStartedMs, recheck, handedBack = false }: { waitStartedMs: number; recheck: boolean; handedBack?: boolean },
   ): Promise<RecordOutcome> {
     const { ctx } = this;
     /*
@@ -421,12 +440,28 @@ export class OrderExecution {
         new ChainError('BLOCKHASH_EXPIRED', `Signature ${sent.signature} has expired: block height exceeded.`, { retryable: true }),
       );
     }
-    // The invocation's time ran out first: it may still land. Keep `submitted`, give the order back and look again.
+    // Still in flight: it may still land. Keep `submitted`, give the order back and look again by signature.
     this.simulatedMs += Math.max(0, ctx.now() - waitStartedMs);
-    log.warn('invocation deadline before the outcome; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
+    if (handedBack) {
+      log.info('still landing while other orders wait for an execution slot; given back to be looked at again', { orderId: order.orderId, signature: sent.signature });
+    } else {
+      log.warn('invocation deadline before the outcome; will reconcile by signature', { orderId: order.orderId, signature: sent.signature });
+    }
     await ctx.orders.releaseLease(order.orderId, order.seq);
-    const visibilitySeconds = lookAgainAfterSeconds({ expiresAtMs: sent.expiresAtMs, nowMs: ctx.now(), recheck, backoffSeconds: retryDelayFor(ctx.config, 1) });
+    const visibilitySeconds = handedBack
+      ? HAND_BACK.lookAgainSeconds
+      : lookAgainAfterSeconds({ expiresAtMs: sent.expiresAtMs, nowMs: ctx.now(), recheck, backoffSeconds: retryDelayFor(ctx.config, 1) });
     return { kind: 'retry', visibilitySeconds };
+  }
+
+  /** Whether other orders wait for an execution slot; a question that fails is answered no (the order keeps its slot). */
+  private async othersWaitForSlot(): Promise<boolean> {
+    try {
+      return (await this.delivery.othersWaiting?.()) ?? false;
+    } catch (error) {
+      log.info('could not tell whether other orders wait; keeping the slot', { error });
+      return false;
+    }
   }
 
   /** Settles a submitted order from its transaction's current status (dead-letter backstop: no waiting). */

@@ -28,3 +28,11 @@ export const lookAgainAfterSeconds = ({ expiresAtMs, nowMs, recheck, backoffSeco
   const untilExpirySeconds = Math.max(1, Math.ceil((expiresAtMs - nowMs) / 1000) + 1);
   return recheck ? untilExpirySeconds : Math.min(untilExpirySeconds, backoffSeconds);
 };
+
+/**
+ * A sending delivery that gives a still-landing order back while other orders wait for an execution slot
+ * (EXECUTION_HAND_BACK_AFTER_MS): its message is looked at again this many seconds later, by when most such
+ * transactions have landed (SQS visibility is in whole seconds, and 0 would hand the order straight back to the queue
+ * ahead of the orders it made room for). While nobody waits, it asks again this often.
+ */
+export const HAND_BACK = { lookAgainSeconds: 1, probeEveryMs: 250 } as const;
