@@ -59,10 +59,12 @@ const configSchema = z.object({
   EXECUTION_TIMEOUT_SECONDS: positiveInt(30),
   /**
    * A delivery that sent its transaction and has waited this long for it gives the order back (to be looked at again
-   * a second later) when other orders wait for an execution slot, so one slow landing does not hold a slot they need.
-   * 0: never.
+   * a second later) when other orders wait for an execution slot and its invocation holds few orders
+   * (slotWorthGivingBack), so one slow landing does not hold a slot a whole batch needs. 0: never.
    */
-  EXECUTION_HAND_BACK_AFTER_MS: z.coerce.number().int().nonnegative().default(1_000),
+  EXECUTION_HAND_BACK_AFTER_MS: z.coerce.number().int().nonnegative().default(250),
+  /** The execution trigger's batch size (serverless.yml): how many waiting orders one freed slot takes. */
+  EXECUTE_BATCH_SIZE: positiveInt(10),
   RETRY_BASE_SECONDS: z.coerce.number().positive().default(1),
   RETRY_CAP_SECONDS: z.coerce.number().positive().default(8),
   /** An order whose state has not changed for this long lost its message somewhere: the sweeper enqueues it again. */

@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
+import { slotWorthGivingBack } from '../../lib/orders/patience';
 import { withInvocationLog } from '../../lib/log';
 import { OrderMetrics, observePublishedFrames } from '../../lib/metrics';
 
@@ -27,6 +28,7 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
   const deadlineMs = ctx.now() + remainingMs - DEADLINE_MARGIN_MS;
   // The orders queue or the snipes queue (functions/execute-snipes): the queue the record came from.
   const queueOf = (record: SQSRecord): string => queueNameOf(record.eventSourceARN) ?? ctx.config.ORDERS_QUEUE_NAME;
+  let unfinishedHere = event.Records.length;
   return processBatch(
     event.Records,
     (record) =>
@@ -35,7 +37,14 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
         body: record.body,
         receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
         deadlineMs,
-        othersWaiting: async () => (await ctx.queues.waitingMessages(queueOf(record), { maxAgeMs: WAITING_READ_MAX_AGE_MS })) > 0,
+        othersWaiting: async () =>
+          slotWorthGivingBack({
+            waiting: await ctx.queues.waitingMessages(queueOf(record), { maxAgeMs: WAITING_READ_MAX_AGE_MS }),
+            unfinishedHere,
+            batchSize: ctx.config.EXECUTE_BATCH_SIZE,
+          }),
+      }).finally(() => {
+        unfinishedHere--;
       }),
     {
       concurrency: ctx.config.EXECUTION_CONCURRENCY,

@@ -29,7 +29,7 @@ export interface OrderDelivery {
   receiveCount: number;
   /** Wall-clock instant by which this invocation must have answered (Lambda deadline minus a margin). */
   deadlineMs: number;
-  /** Whether other orders wait for an execution slot right now (the queue has messages no invocation has taken). */
+  /** Whether this order should give its execution slot back now (other orders wait for one; see slotWorthGivingBack). */
   othersWaiting?: () => Promise<boolean>;
 }
 

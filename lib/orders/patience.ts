@@ -33,6 +33,18 @@ export const lookAgainAfterSeconds = ({ expiresAtMs, nowMs, recheck, backoffSeco
  * A sending delivery that gives a still-landing order back while other orders wait for an execution slot
  * (EXECUTION_HAND_BACK_AFTER_MS): its message is looked at again this many seconds later, by when most such
  * transactions have landed (SQS visibility is in whole seconds, and 0 would hand the order straight back to the queue
- * ahead of the orders it made room for). While nobody waits, it asks again this often.
+ * ahead of the orders it made room for). While nobody waits, it asks again this often. It gives the slot back only
+ * while this many batches of orders wait (slotWorthGivingBack).
  */
-export const HAND_BACK = { lookAgainSeconds: 1, probeEveryMs: 250 } as const;
+export const HAND_BACK = { lookAgainSeconds: 1, probeEveryMs: 250, waitingBatches: 3 } as const;
+
+/**
+ * Whether an execution slot is worth giving back: a freed slot takes up to a batch of the waiting orders, and each
+ * order that gives it back is looked at a second later, behind the orders already waiting. That pays when this
+ * invocation holds at most half a batch (the first invocations of a burst take the orders by ones and twos as they
+ * are acknowledged) and three batches wait. Measured on 2 cores: with one batch waiting as the bar, a steady 15
+ * orders/s (the stack near its capacity) had its pipeline overhead p95 raised from 0.7 to 1.7 s for no throughput;
+ * with three, 100 orders at once complete a third faster and the steady 15/s pays 0.4-0.6 s at the p95.
+ */
+export const slotWorthGivingBack = ({ waiting, unfinishedHere, batchSize }: { waiting: number; unfinishedHere: number; batchSize: number }): boolean =>
+  waiting >= HAND_BACK.waitingBatches * batchSize && unfinishedHere * 2 <= batchSize;
