@@ -216,12 +216,13 @@ describe('IAM', () => {
       const source = handlerSource(join(repoRoot, `${String(props(f).Handler).replace(/\.[^.]+$/, '')}.ts`));
       const statements = roleStatements(resources[refTarget(props(f).Role) ?? ''] as Resource);
       const queueIds = [...source.matchAll(/changeVisibility\(\s*ctx\.config\.(\w+)/g)].map(([, envName]) => queueNamed(envName as string));
-      // A handler that changes visibility on the queue each record came from: every queue that triggers it.
-      if (/changeVisibility\(\s*queueNameOf\(record\.eventSourceARN\)/.test(source)) {
-        queueIds.push(...mappings.filter(([, m]) => refTarget(props(m).FunctionName) === fnId).map(([, m]) => refTarget(props(m).EventSourceArn) as string));
-      }
+      // A handler that works on the queue each record came from (queueOf(record)): every queue that triggers it.
+      const triggerQueues = mappings.filter(([, m]) => refTarget(props(m).FunctionName) === fnId).map(([, m]) => refTarget(props(m).EventSourceArn) as string);
+      if (/changeVisibility\(\s*(queueNameOf\(record\.eventSourceARN\)|queueOf\(record\))/.test(source)) queueIds.push(...triggerQueues);
+      // ...and one that asks how many messages wait there (giving a landing order back) may read its attributes.
+      const readsDepth = /waitingMessages\(\s*queueOf\(record\)/.test(source);
       for (const queueId of queueIds) {
-        for (const action of ['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl']) {
+        for (const action of ['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', ...(readsDepth ? ['sqs:GetQueueAttributes'] : [])]) {
           const granted = statements.some((s) => actionsOf(s).includes(action) && referencedIds(s.Resource).has(queueId));
           expect(granted, `${fnId}: ${action} on ${queueId}`).toBe(true);
         }
