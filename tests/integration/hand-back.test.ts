@@ -25,10 +25,12 @@ const engineWith = (env: Record<string, string>): EngineContext => {
 /** Every send is dropped on its way to the leader: the transaction stays in flight until its blockhash expires. */
 const neverLands = () => engineWith({ MOCK_FAILURE_RATES: 'blockhashExpired=1,ambiguousTimeout=0' });
 
-const messageOf = async (orderId: string) => {
+/** Places a no-fee order and takes its message off the orders queue, as the event source mapping would. */
+const placedMessage = async (ctx: EngineContext) => {
+  const orderId = await placeTestOrder(ctx, { priorityFee: 'none' });
   const [message] = (await takeMessages(sqs, ordersUrl, 1)).filter((m) => m.body.includes(orderId));
   expect(message).toBeDefined();
-  return message!;
+  return { orderId, message: message! };
 };
 
 const delivery = (message: { messageId: string; body: string }, over: Partial<OrderDelivery> = {}): OrderDelivery => ({
@@ -46,8 +48,7 @@ afterAll(() => sqs.destroy());
 describe('giving a landing order back', () => {
   it('while others wait, the sender gives it back for a look a second later; the re-check settles the same signature', async () => {
     const sender = neverLands();
-    const orderId = await placeTestOrder(sender, { priorityFee: 'none' });
-    const message = await messageOf(orderId);
+    const { orderId, message } = await placedMessage(sender);
     let asked = 0;
     const startedMs = Date.now();
     const outcome = await executeOrderMessage(sender, delivery(message, { othersWaiting: async () => (asked++, true) }));
@@ -78,8 +79,7 @@ describe('giving a landing order back', () => {
 
   it('while nobody waits, the sender keeps its slot and asks again until the outcome', async () => {
     const ctx = neverLands();
-    const orderId = await placeTestOrder(ctx, { priorityFee: 'none' });
-    const message = await messageOf(orderId);
+    const { message } = await placedMessage(ctx);
     let asked = 0;
     const startedMs = Date.now();
     // The invocation's deadline comes first here (1.5 s): the order is given back the usual way, at that deadline.
@@ -92,8 +92,7 @@ describe('giving a landing order back', () => {
 
   it('a question that fails is answered no: the order keeps its slot', async () => {
     const ctx = neverLands();
-    const orderId = await placeTestOrder(ctx, { priorityFee: 'none' });
-    const message = await messageOf(orderId);
+    const { message } = await placedMessage(ctx);
     const startedMs = Date.now();
     const outcome = await executeOrderMessage(
       ctx,
@@ -111,8 +110,7 @@ describe('giving a landing order back', () => {
 
   it('with the threshold at 0 the order is never given back', async () => {
     const ctx = engineWith({ EXECUTION_HAND_BACK_AFTER_MS: '0', MOCK_FAILURE_RATES: 'blockhashExpired=1,ambiguousTimeout=0' });
-    const orderId = await placeTestOrder(ctx, { priorityFee: 'none' });
-    const message = await messageOf(orderId);
+    const { message } = await placedMessage(ctx);
     let asked = 0;
     const startedMs = Date.now();
     const outcome = await executeOrderMessage(ctx, delivery(message, { deadlineMs: startedMs + 1_000, othersWaiting: async () => (asked++, true) }));
