@@ -32,7 +32,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../infra/env';
-import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, PRIORITY_FEE, runFloodPhase, runLoad } from './support/load';
+import { type BurstResult, type FloodPhaseResult, GATEWAY_INTERNAL, openBurstClient, type LoadResult, type Outcomes, PRIORITY_FEE, runFloodPhase, runLoad } from './support/load';
 import { chainFloor } from './support/chain-floor';
 import { mockProfile } from '../lib/chain/profile';
 import { PRIORITY_FEE_DEFAULTS } from '../lib/config';
@@ -595,6 +595,7 @@ const printBurst = (b: BurstFigures, c: number, k: number): void => {
         ['terminal (of acked)', `${o.terminalOfAcked} of ${o.acked} (${pct(o.terminalOfAcked, o.acked)}); confirmed ${o.confirmed}, failed ${codes(o.failed)}${Object.keys(o.notTerminalByStatus).length ? `; not terminal ${codes(o.notTerminalByStatus)}` : ''}`],
         ['end-to-end ms p50 / p99 / max', lat(o.e2eMs)],
         ['completed orders/s over the batch', completedPerS(o)],
+        ...waveRows(o.waves),
         ['queued ms (ack -> first routing) p50 / p99 / max', lat(o.queuedMs)],
         ['routed ms (first routing -> first submitted) p50 / p99 / max', lat(o.routedMs)],
         ['landing ms (first submitted -> terminal) p50 / p99 / max', lat(o.landingMs)],
@@ -613,6 +614,18 @@ const printBurst = (b: BurstFigures, c: number, k: number): void => {
   out.push(...lambdaRows(b.lambdas));
   out.push(...printChecks('targets (issues 10 and 12; printed, not asserted):', b.targets));
   process.stdout.write(`${out.join('\n')}\n`);
+};
+
+/** A burst's waves as counts per interval from the first send, in columns so a wave can be followed down the rows. */
+const waveRows = (w: Outcomes['waves']): Array<[string, string]> => {
+  const width = Math.max(1, ...[...w.acked, ...w.takenUp, ...w.terminal].map((n) => String(n).length));
+  const row = (counts: number[]): string => (counts.length ? counts.map((n) => String(n).padStart(width)).join(' ') : '-');
+  const per = `${w.intervalMs / 1000} s`;
+  return [
+    [`acked per ${per} from the first send (engine clock)`, row(w.acked)],
+    [`taken up by an execution (first routing) per ${per}`, row(w.takenUp)],
+    [`terminal per ${per}`, row(w.terminal)],
+  ];
 };
 
 const burstMode = async (target: Target): Promise<BurstFigures[]> => {

@@ -5,7 +5,10 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { dist, type Dist } from './stats';
+import { dist, perInterval, type Dist } from './stats';
+
+/** The bucket of a burst's waves (Outcomes.waves). */
+const WAVE_INTERVAL_MS = 500;
 
 export interface LoadConfig {
   wsUrl: string;
@@ -430,6 +433,12 @@ export interface Outcomes {
   routedMs: Dist;
   /** The same stages on the engine's clock (frames' `at`): send -> pending, pending -> routing, routing -> submitted, submitted -> terminal, terminal at -> received. */
   engineStagesMs: Record<string, Dist>;
+  /**
+   * Per half second from the first send, on the engine's clock: orders acknowledged (`pending`), taken up by an
+   * execution (first `routing`) and terminal. Shows a burst's waves: the orders an execution takes up together, and
+   * those that wait for one of them to end.
+   */
+  waves: { intervalMs: number; acked: number[]; takenUp: number[]; terminal: number[] };
   /** Attempts whose transaction expired without landing, over all orders. */
   expiredAttempts: number;
   /** Mean fees per terminal order (meta.fees: base + priority), lamports; null when no frame carried them. */
@@ -601,6 +610,14 @@ class OrderTracker {
         return { 'sent -> pending': span('sent', 'pending'), 'pending -> routing': span('pending', 'routing'), 'routing -> submitted': span('routing', 'submitted'), 'submitted -> terminal': span('submitted', 'terminal') };
       })(),
       routedMs: dist(acked.filter((r) => r.routingAt !== undefined && r.submittedAt !== undefined).map((r) => (r.submittedAt as number) - (r.routingAt as number))),
+      waves: (() => {
+        const origin = Math.min(...records.flatMap((r) => (r.sentEpochMs === undefined ? [] : [r.sentEpochMs])));
+        const at = (status: string) => acked.flatMap((r) => {
+          const t = status === 'terminal' ? (r.engineAt?.confirmed ?? r.engineAt?.failed) : r.engineAt?.[status];
+          return t === undefined ? [] : [t];
+        });
+        return { intervalMs: WAVE_INTERVAL_MS, acked: perInterval(at('pending'), origin, WAVE_INTERVAL_MS), takenUp: perInterval(at('routing'), origin, WAVE_INTERVAL_MS), terminal: perInterval(at('terminal'), origin, WAVE_INTERVAL_MS) };
+      })(),
       expiredAttempts: records.reduce((sum, r) => sum + (r.expiredAttempts ?? 0), 0),
       meanFeesLamports: (() => {
         const fees = terminal.flatMap((r) => (r.feesLamports === undefined ? [] : [r.feesLamports]));
@@ -667,6 +684,11 @@ export interface BurstResult {
   drainExpired: boolean;
   frames: ReturnType<OrderTracker['frameCounts']>;
   clientLoopDelayMs: { p50: number; p99: number; max: number };
+  /**
+   * Each order's first frame of each status, ms after the burst's first send, engine clock (`at`), as `sent` and the
+   * statuses; for reading one burst order by order from the results file.
+   */
+  timeline: Array<{ clientOrderId: string } & Record<string, number | string>>;
 }
 
 export interface BurstClient {
@@ -677,6 +699,15 @@ export interface BurstClient {
   burst(k: number): Promise<BurstResult>;
   close(): void;
 }
+
+const timelineOf = (records: TrackedOrder[]): BurstResult['timeline'] => {
+  const origin = Math.min(...records.flatMap((r) => (r.sentEpochMs === undefined ? [] : [r.sentEpochMs])));
+  return records.map((r) => ({
+    clientOrderId: r.cid,
+    ...(r.sentEpochMs === undefined ? {} : { sent: r.sentEpochMs - origin }),
+    ...Object.fromEntries(Object.entries(r.engineAt ?? {}).map(([status, t]) => [status, t - origin])),
+  }));
+};
 
 /** Opens the burst mode's connections and waits until all are open (or failed); the bursts reuse them. */
 export const openBurstClient = async (cfg: BurstConfig): Promise<BurstClient> => {
@@ -720,6 +751,7 @@ export const openBurstClient = async (cfg: BurstConfig): Promise<BurstClient> =>
         drainExpired,
         frames,
         clientLoopDelayMs: loopDelay(loop),
+        timeline: timelineOf(records),
       };
     },
     close: () => {

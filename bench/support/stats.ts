@@ -35,3 +35,18 @@ export const table = (header: string[], rows: Array<Array<string | number>>): st
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 };
+
+/**
+ * How many of `times` fall in each `intervalMs` from `originMs` (the first interval also takes any earlier time), up to
+ * the last one: a burst's waves, e.g. how many orders an execution took up in each half second.
+ */
+export const perInterval = (times: number[], originMs: number, intervalMs: number): number[] => {
+  const finite = times.filter((t) => Number.isFinite(t));
+  if (!finite.length) return [];
+  const counts = new Array<number>(Math.floor(Math.max(0, Math.max(...finite) - originMs) / intervalMs) + 1).fill(0);
+  for (const t of finite) {
+    const i = Math.floor(Math.max(0, t - originMs) / intervalMs);
+    counts[i] = (counts[i] as number) + 1;
+  }
+  return counts;
+};
