@@ -6,7 +6,7 @@ import { DEFAULT_MOCK_SEED } from '../../lib/config';
 import { setMarketSeed } from '../../lib/venues/market';
 import { routeOrder } from '../../lib/routing';
 import { resolveToken, type Token } from '../../lib/tokens';
-import { planCrossing, STEP_MS, type Crossing } from '../support/market-crossing';
+import { firstPlannable, PLAN_AGAIN_FOR_MS, planCrossing, STEP_MS, type Crossing } from '../support/market-crossing';
 
 /*
  * Limit orders against the running stack, triggered by its own watcher on the real clock. The market is a pure
@@ -15,6 +15,9 @@ import { planCrossing, STEP_MS, type Crossing } from '../support/market-crossing
  * is below now and rises to): the order must rest, then fill when the market gets there, by itself.
  */
 setMarketSeed(DEFAULT_MOCK_SEED);
+
+/** How far ahead a limit's crossing is looked for from a start time. */
+const CROSSING_HORIZON_MS = 120_000;
 
 const clients: TestClient[] = [];
 const connect = async (account: string): Promise<TestClient> => {
@@ -61,14 +64,13 @@ describe('limit orders on the running stack', () => {
   it('a limit order the market has not reached rests open, then fills by itself when the market gets there', async () => {
     // Planned from now: the market must not be at the limit at the placement either (a plan from 1 s later left that
     // second unchecked, and an order placed while the market was past its limit filled at once instead of resting).
-    let plan = planCrossing(Date.now(), { horizonMs: 120_000 });
-    // Rarely no candidate makes a new high or low that holds within two minutes: look again a little later.
-    for (let tries = 1; !plan && tries < 4; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
-      plan = planCrossing(Date.now(), { horizonMs: 120_000 });
-    }
-    expect(plan, 'the seeded market crosses some limit within two minutes').toBeDefined();
-    const { order, crossesAtMs } = plan as Crossing;
+    // In a calm stretch of the market no candidate has a plan from now: the first start time that has one, up to two
+    // minutes on (firstPlannable), is waited for, and the order is placed then.
+    const planned = firstPlannable(Date.now(), (startMs) => planCrossing(startMs, { horizonMs: CROSSING_HORIZON_MS }));
+    expect(planned, 'the seeded market crosses some limit within two minutes of one of the start times tried').toBeDefined();
+    const { startMs, crossing } = planned as { startMs: number; crossing: Crossing };
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startMs - Date.now())));
+    const { order, crossesAtMs } = crossing;
     const client = await connect('bob');
     const request = limitOrder({ ...order });
     client.send(request);
@@ -90,7 +92,7 @@ describe('limit orders on the running stack', () => {
     else expect(executed).toBeGreaterThanOrEqual(Number(order.limitPrice));
     expect(await transactionsOf(pending.orderId)).toBe(1);
     console.info(`limit trigger latency (price reached -> routing): ${Date.parse(routing.at) - crossesAtMs} ms`);
-  }, 240_000);
+  }, PLAN_AGAIN_FOR_MS + CROSSING_HORIZON_MS + 60_000);
 
   it('a resting order ends expired at expiresAt, within seconds', async () => {
     const client = await connect('carol');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { setMarketSeed } from '../../lib/venues/market';
 import { DEFAULT_MOCK_SEED } from '../../lib/config';
-import { heldFrom, planCrossing, reachedAt, STEP_MS, type Crossing } from '../support/market-crossing';
+import { firstPlannable, heldFrom, PLAN_AGAIN_EVERY_MS, PLAN_AGAIN_FOR_MS, planCrossing, reachedAt, STEP_MS, type Crossing } from '../support/market-crossing';
 
 /*
  * The e2e limit tests trust planCrossing's promise: the order rests until `crossesAtMs`, and from then on the market
@@ -68,5 +68,39 @@ describe('planCrossing', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('firstPlannable: a calm stretch of the market is waited out', () => {
+  const plan = (startMs: number) => planCrossing(startMs, { horizonMs: 120_000 });
+
+  it("a CI run's instant (2026-12-03T16:50:30Z): no plan from it or 10, 20 or 30 s later, one within two minutes", () => {
+    const fromMs = Date.parse('2026-12-03T16:50:30Z');
+    // The e2e limit test's four tries over 30 s, which failed that run.
+    for (const laterMs of [0, 10_000, 20_000, 30_000]) expect(plan(fromMs + laterMs)).toBeUndefined();
+    const planned = firstPlannable(fromMs, plan);
+    expect(planned).toBeDefined();
+    const { startMs, crossing } = planned as { startMs: number; crossing: Crossing };
+    expect(startMs - fromMs).toBeGreaterThan(30_000);
+    expect(startMs - fromMs).toBeLessThanOrEqual(PLAN_AGAIN_FOR_MS);
+    expect((startMs - fromMs) % PLAN_AGAIN_EVERY_MS).toBe(0);
+    expect(crossing).toEqual(plan(startMs));
+  });
+
+  it('the longest calm stretch scanned (9 start times 10 s apart, 2026-12-05T00:48:50Z to 00:50:10Z) is inside the two minutes', () => {
+    const fromMs = Date.parse('2026-12-05T00:48:50Z');
+    expect(plan(fromMs)).toBeUndefined();
+    expect(firstPlannable(fromMs, plan)).toBeDefined();
+  });
+
+  it('takes the start time itself when it has a plan', () => {
+    const fromMs = Date.parse('2026-12-03T16:40:00Z');
+    expect(firstPlannable(fromMs, plan)).toEqual({ startMs: fromMs, crossing: plan(fromMs) });
+  });
+
+  it('is undefined when no start time within the two minutes has a plan', () => {
+    let asked = 0;
+    expect(firstPlannable(0, () => (asked++, undefined))).toBeUndefined();
+    expect(asked).toBe(PLAN_AGAIN_FOR_MS / PLAN_AGAIN_EVERY_MS + 1);
   });
 });
