@@ -9,6 +9,7 @@ import {
   BASE_FEE_LAMPORTS,
   computeUnitLimitFor,
   congestionAt,
+  confirmationAt,
   feePercentileOf,
   priorityFeeLamports,
   recentPrioritizationFees,
@@ -444,8 +445,7 @@ export class MockCluster implements ChainPort {
     const uLateOffset = rng.next();
     const uSlow = rng.next();
     const landingMs = sampleLatencyMs(this.profile, 'landing', rng);
-    const confirmMs = sampleLatencyMs(this.profile, 'confirm', rng);
-    const draws: SendDraws = { uDrop, uLateOffset, uSlow, landingMs, confirmMs };
+    const draws: SendDraws = { uDrop, uLateOffset, uSlow, landingMs };
     const percentile = feePercentileOf(tx.microLamportsPerCu ?? 0, this.recentFees(sentAtMs));
     const fate = sendFate(this.profile, draws, percentile, congestionAt(this.profile, this.seed, sentAtMs));
     let landsAtMs: number | null = null;
@@ -467,7 +467,7 @@ export class MockCluster implements ChainPort {
       landsAtMs = null;
       kind = 'dropped';
     }
-    return { landsAtMs, confirmAtMs: landsAtMs === null ? null : landsAtMs + (fate.kind === 'dropped' ? 0 : fate.confirmMs), fate: kind };
+    return { landsAtMs, confirmAtMs: landsAtMs === null ? null : confirmationAt(this.profile, this.seed, landsAtMs), fate: kind };
   }
 
   private firstRecord(tx: SignedTransaction, signature: string, blockhashSlot: number, sentAtMs: number, expiresAtMs: number): TxRecord {
@@ -481,7 +481,7 @@ export class MockCluster implements ChainPort {
       const earliest = sentAtMs + this.profile.confirmTimeoutMs + 1;
       const room = expiresAtMs - 1 - earliest;
       const landsAtMs = room >= 0 ? earliest + Math.floor(rng.next() * room) : null;
-      landing = { landsAtMs, confirmAtMs: landsAtMs === null ? null : landsAtMs + sampleLatencyMs(this.profile, 'confirm', rng), fate: landsAtMs === null ? 'ambiguous-dropped' : 'ambiguous-late' };
+      landing = { landsAtMs, confirmAtMs: landsAtMs === null ? null : confirmationAt(this.profile, this.seed, landsAtMs), fate: landsAtMs === null ? 'ambiguous-dropped' : 'ambiguous-late' };
     } else {
       landing = this.landingOfSend(tx, signature, sentAtMs, expiresAtMs, true);
     }

@@ -1,5 +1,5 @@
 import { slotAt, slotStartMs } from './clock';
-import type { MockProfile } from './profile';
+import { sampleLatencyMs, type MockProfile } from './profile';
 import { rngFor } from './rng';
 
 /*
@@ -57,16 +57,15 @@ export interface SendDraws {
   uLateOffset: number;
   uSlow: number;
   landingMs: number;
-  confirmMs: number;
 }
 
 export type SendFate =
   /** Never included: dropped by the leader or on the way to it. */
   | { kind: 'dropped' }
   /** Included `delayMs` after the send. */
-  | { kind: 'lands'; delayMs: number; confirmMs: number }
+  | { kind: 'lands'; delayMs: number }
   /** Included only after a client's confirmation wait would have given up (`lateFraction` of the room left). */
-  | { kind: 'late'; lateFraction: number; confirmMs: number };
+  | { kind: 'late'; lateFraction: number };
 
 /**
  * A fee's leverage on dropping: (1 - 0.9 q)^2 of the no-fee rate at percentile q, so the top bid still drops 1 % as
@@ -87,11 +86,26 @@ export const sendFate = (profile: MockProfile, draws: SendDraws, percentile: num
   const dropRate = (rates.blockhashExpired + rates.ambiguousTimeout / 2) * scale;
   const lateRate = (rates.ambiguousTimeout / 2) * scale;
   if (draws.uDrop < dropRate) return { kind: 'dropped' };
-  if (draws.uDrop < dropRate + lateRate) return { kind: 'late', lateFraction: draws.uLateOffset, confirmMs: draws.confirmMs };
+  if (draws.uDrop < dropRate + lateRate) return { kind: 'late', lateFraction: draws.uLateOffset };
   const { slowBelowPercentile, slowFactor } = profile.landing;
   const slow = percentile < slowBelowPercentile ? slowFactor.min + draws.uSlow * (slowFactor.max - slowFactor.min) : 1;
-  return { kind: 'lands', delayMs: Math.round(draws.landingMs * slow), confirmMs: draws.confirmMs };
+  return { kind: 'lands', delayMs: Math.round(draws.landingMs * slow) };
 };
+
+/**
+ * How long after a transaction is processed its block is confirmed. Confirmation belongs to a block, not to a
+ * transaction: "confirmed" is a block voted on by a supermajority of the cluster's stake
+ * (https://docs.anza.xyz/consensus/commitments), so every transaction processed in one slot waits for the same votes.
+ * The wait is drawn once per slot from the profile's processed -> confirmed latency: each transaction's wait keeps that
+ * distribution, and the transactions of one block share it (a batch sent together is confirmed by a few blocks' votes,
+ * not by one independent wait per transaction).
+ */
+export const blockVoteDelayMs = (profile: MockProfile, seed: string, slot: number): number =>
+  sampleLatencyMs(profile, 'confirm', rngFor(seed, 'block-votes', profile.name, slot));
+
+/** When a transaction processed at `landsAtMs` is confirmed: its block's votes. */
+export const confirmationAt = (profile: MockProfile, seed: string, landsAtMs: number): number =>
+  landsAtMs + blockVoteDelayMs(profile, seed, slotAt(landsAtMs));
 
 /*
  * Fees as Solana charges them (https://solana.com/docs/core/fees): 5,000 lamports per signature, and a priority fee

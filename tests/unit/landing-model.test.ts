@@ -6,9 +6,12 @@ import type { OrderSpec } from '../../lib/venues/route';
 import { InMemoryLedger, MockCluster } from '../../lib/chain/cluster';
 import { mockProfile, sampleLatencyMs, type MockProfile } from '../../lib/chain/profile';
 import { rngFor } from '../../lib/chain/rng';
+import { SLOT_MS, slotAt, slotStartMs } from '../../lib/chain/clock';
 import {
   BASE_FEE_LAMPORTS,
+  blockVoteDelayMs,
   computeUnitLimitFor,
+  confirmationAt,
   feePercentileOf,
   priorityFeeLamports,
   recentPrioritizationFees,
@@ -28,7 +31,6 @@ const drawsArb = fc.record({
   uLateOffset: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   uSlow: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   landingMs: fc.integer({ min: 0, max: 10_000 }),
-  confirmMs: fc.integer({ min: 0, max: 5_000 }),
 });
 const percentileArb = fc.double({ min: 0, max: 1, noNaN: true });
 
@@ -57,7 +59,7 @@ describe('the landing model of one send', () => {
     const delays: number[] = [];
     for (let i = 0; i < n; i++) {
       const rng = rngFor('rates', profile.name, i);
-      const draws: SendDraws = { uDrop: rng.next(), uLateOffset: rng.next(), uSlow: rng.next(), landingMs: sampleLatencyMs(profile, 'landing', rng), confirmMs: 0 };
+      const draws: SendDraws = { uDrop: rng.next(), uLateOffset: rng.next(), uSlow: rng.next(), landingMs: sampleLatencyMs(profile, 'landing', rng) };
       const fate = sendFate(profile, draws, percentile);
       if (fate.kind === 'dropped') dropped++;
       else if (fate.kind === 'late') late++;
@@ -87,6 +89,34 @@ describe('the landing model of one send', () => {
     expect(none.medianDelayMs).toBeLessThan(20 * 400);
     expect(above.dropped).toBeLessThan(none.dropped / 5);
     expect(above.medianDelayMs).toBeLessThan(500);
+  });
+});
+
+describe('confirmation, a block at a time', () => {
+  it('every transaction processed in one slot waits the same for its block to be confirmed', () => {
+    const profile = mockProfile('realistic');
+    fc.assert(
+      fc.property(fc.nat(1_000_000), fc.nat(SLOT_MS - 1), fc.nat(SLOT_MS - 1), (slotIndex, a, b) => {
+        const slotStart = slotStartMs(slotAt(T0) + slotIndex);
+        expect(confirmationAt(profile, 'seed', slotStart + a) - (slotStart + a)).toBe(confirmationAt(profile, 'seed', slotStart + b) - (slotStart + b));
+      }),
+    );
+  });
+
+  it("each transaction's wait keeps the profile's processed -> confirmed latency (realistic: median 0.8 s, p95 2 s); blocks differ", () => {
+    const profile = mockProfile('realistic');
+    const first = slotAt(T0);
+    const delays = Array.from({ length: 20_000 }, (_, i) => blockVoteDelayMs(profile, 'seed', first + i)).sort((x, y) => x - y);
+    const at = (q: number): number => delays[Math.floor(q * delays.length)] as number;
+    expect(at(0.5)).toBeGreaterThan(700);
+    expect(at(0.5)).toBeLessThan(900);
+    expect(at(0.95)).toBeGreaterThan(1_700);
+    expect(at(0.95)).toBeLessThan(2_300);
+    // Blocks wait differently; every process draws the same wait for a slot of one cluster, another cluster its own.
+    expect(new Set(delays).size).toBeGreaterThan(1_000);
+    const waits = (seed: string): number[] => Array.from({ length: 20 }, (_, i) => blockVoteDelayMs(profile, seed, first + i));
+    expect(waits('seed')).toEqual(waits('seed'));
+    expect(waits('other')).not.toEqual(waits('seed'));
   });
 });
 
