@@ -343,7 +343,7 @@ export class MockCluster implements ChainPort {
     /*
      * Landing in an earlier block, it is confirmed no later than it would have been in the later one: a vote for a slot
      * also votes for its ancestors (Tower BFT, https://docs.anza.xyz/implemented-proposals/tower-bft), so the earlier
-     * block reaches a supermajority no later. This send's own confirmation draw may only bring it sooner.
+     * block reaches a supermajority no later. The earlier block's own votes may only bring it sooner.
      */
     const confirmAtMs = record.confirmAtMs !== null && landing.confirmAtMs !== null ? Math.min(landing.confirmAtMs, record.confirmAtMs) : landing.confirmAtMs;
     const update: LandingUpdate = { ...landing, confirmAtMs, feeLamports: this.feeOf(record) };
