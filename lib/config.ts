@@ -63,6 +63,11 @@ const configSchema = z.object({
    * (slotWorthGivingBack), so one slow landing does not hold a slot a whole batch needs. 0: never.
    */
   EXECUTION_HAND_BACK_AFTER_MS: z.coerce.number().int().nonnegative().default(250),
+  /**
+   * An execution invocation with room (fewer orders in progress than EXECUTION_CONCURRENCY) looks this often for
+   * orders waiting in its queue and takes them itself (lib/orders/take-more.ts). 0: never.
+   */
+  EXECUTION_TAKE_MORE_EVERY_MS: z.coerce.number().int().nonnegative().default(250),
   /** The execution trigger's batch size (serverless.yml): how many waiting orders one freed slot takes. */
   EXECUTE_BATCH_SIZE: positiveInt(10),
   RETRY_BASE_SECONDS: z.coerce.number().positive().default(1),

@@ -4,6 +4,7 @@ import { engineContext } from '../../lib/engine';
 import { processBatch } from '../../lib/aws/sqs-batch';
 import { executeOrderMessage } from '../../lib/orders/execute-order';
 import { slotWorthGivingBack } from '../../lib/orders/patience';
+import { waitingOrdersTaker } from '../../lib/orders/take-more';
 import { withInvocationLog } from '../../lib/log';
 import { OrderMetrics, observePublishedFrames } from '../../lib/metrics';
 
@@ -21,7 +22,8 @@ const WAITING_READ_MAX_AGE_MS = 200;
 
 /**
  * The execution Lambda: the whole batch concurrently (EXECUTION_CONCURRENCY at a time), each record succeeding or
- * failing on its own; a retry's backoff is its message's visibility timeout.
+ * failing on its own; a retry's backoff is its message's visibility timeout. While it has room it takes waiting orders
+ * from its queue itself (lib/orders/take-more.ts).
  */
 const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) => {
   const remainingMs = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : ctx.config.EXECUTION_TIMEOUT_SECONDS * 1000;
@@ -29,6 +31,18 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
   // The orders queue or the snipes queue (functions/execute-snipes): the queue the record came from.
   const queueOf = (record: SQSRecord): string => queueNameOf(record.eventSourceARN) ?? ctx.config.ORDERS_QUEUE_NAME;
   let unfinishedHere = event.Records.length;
+  const first = event.Records[0];
+  const takeMore = first
+    ? waitingOrdersTaker(ctx, {
+        queueName: queueOf(first),
+        queueArn: first.eventSourceARN,
+        region: first.awsRegion,
+        deadlineMs,
+        onTaken: (count) => {
+          unfinishedHere += count;
+        },
+      })
+    : undefined;
   return processBatch(
     event.Records,
     (record) =>
@@ -49,6 +63,7 @@ const invocation = middy<SQSEvent, SQSBatchResponse>().handler((event, context) 
     {
       concurrency: ctx.config.EXECUTION_CONCURRENCY,
       onRetry: (record, seconds) => ctx.queues.changeVisibility(queueOf(record), record.receiptHandle, seconds),
+      ...(takeMore ? { takeMore } : {}),
     },
   );
 });

@@ -1,6 +1,24 @@
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { InfrastructureError } from '../errors';
 import { sqs } from './clients';
+
+/** A message received by the engine itself (not through an event source mapping). */
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** SQS ApproximateReceiveCount, this receive included. */
+  receiveCount: number;
+}
 
 export interface OutgoingMessage {
   body: unknown;
@@ -78,6 +96,30 @@ export class Queues {
         VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
       }),
     );
+  }
+
+  /**
+   * Up to `max` (at most 10) messages that are visible now, without waiting for more; each stays invisible for the
+   * queue's visibility timeout, as one an event source mapping delivers.
+   */
+  async receive(queueName: string, max: number): Promise<ReceivedMessage[]> {
+    const result = await this.client().send(
+      new ReceiveMessageCommand({
+        QueueUrl: await this.queueUrl(queueName),
+        MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    return (result.Messages ?? []).flatMap((message) =>
+      message.MessageId && message.ReceiptHandle
+        ? [{ messageId: message.MessageId, receiptHandle: message.ReceiptHandle, body: message.Body ?? '', receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? '1') }]
+        : [],
+    );
+  }
+
+  async deleteMessage(queueName: string, receiptHandle: string): Promise<void> {
+    await this.client().send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(queueName), ReceiptHandle: receiptHandle }));
   }
 
   /**

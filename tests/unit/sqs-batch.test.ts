@@ -67,4 +67,80 @@ describe('partial batch processing', () => {
       ['a3', 1],
     ]);
   });
+
+  describe('taking more records while there is room (standard queues)', () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('works taken records beside its own, never beyond its concurrency; removes the done ones and reports none of them', async () => {
+      const own = [sqsRecord('own-slow')];
+      const waiting = Array.from({ length: 6 }, (_, i) => sqsRecord(`taken-${i}`));
+      const asked: number[] = [];
+      const finished: string[] = [];
+      let running = 0;
+      let peak = 0;
+      const response = await processBatch(
+        own,
+        async (record) => {
+          peak = Math.max(peak, ++running);
+          await sleep(record.body === 'own-slow' ? 300 : 10);
+          running--;
+          return record.body === 'taken-1' ? { kind: 'retry', visibilitySeconds: 2 } : { kind: 'done' };
+        },
+        {
+          concurrency: 3,
+          takeMore: {
+            everyMs: 5,
+            take: async (room) => {
+              asked.push(room);
+              return waiting.splice(0, room);
+            },
+            finish: async (record) => void finished.push(record.body),
+          },
+        },
+      );
+      expect(waiting).toEqual([]);
+      expect(Math.max(...asked)).toBeLessThanOrEqual(2);
+      expect(peak).toBeLessThanOrEqual(3);
+      expect(peak).toBeGreaterThan(1);
+      // taken-1 asked for a retry: it stays in the queue (not removed) and, unknown to the event source mapping, unreported.
+      expect(finished.sort()).toEqual(['taken-0', 'taken-2', 'taken-3', 'taken-4', 'taken-5']);
+      expect(response.batchItemFailures).toEqual([]);
+    });
+
+    it('returns as soon as the last record in progress ends, not a take interval later, and takes nothing after', async () => {
+      let takes = 0;
+      const started = performance.now();
+      await processBatch([sqsRecord('own')], async () => (await sleep(20), { kind: 'done' }), {
+        concurrency: 10,
+        takeMore: { everyMs: 1_000, take: async () => (takes++, []), finish: async () => undefined },
+      });
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(takes).toBe(0);
+    });
+
+    it('a failing take keeps working the records in hand', async () => {
+      const done: string[] = [];
+      const response = await processBatch(
+        [sqsRecord('own')],
+        async (record) => {
+          await sleep(30);
+          done.push(record.body);
+          return { kind: 'done' };
+        },
+        {
+          concurrency: 10,
+          takeMore: {
+            everyMs: 5,
+            take: async () => {
+              throw new Error('queue unreachable');
+            },
+            finish: async () => undefined,
+          },
+        },
+      );
+      expect(done).toEqual(['own']);
+      expect(response.batchItemFailures).toEqual([]);
+    });
+  });
 });
+
