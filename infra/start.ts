@@ -129,9 +129,19 @@ process.on('SIGTERM', () => void shutdown(0));
 const startWatchingNow = (functionName: string | undefined, lambda: LambdaClient): void => {
   if (!functionName) throw new Error('serverless.yml declares no watcher function: limit orders would never trigger');
   const watchUntilMs = Math.ceil((Date.now() + 1) / 60_000) * 60_000;
-  lambda
-    .send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ watchUntilMs })) }))
-    .catch((err: unknown) => log.warn(`could not start the watcher now (the schedule starts it within a minute): ${err instanceof Error ? err.message : String(err)}`));
+  const start = async (): Promise<void> => {
+    // A host just (re)started may refuse the first invoke: a failed start leaves limit orders unwatched until the minute.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ watchUntilMs })) }));
+        return;
+      } catch (err) {
+        if (attempt >= 5 || Date.now() >= watchUntilMs) throw err;
+        await sleep(300 * attempt);
+      }
+    }
+  };
+  start().catch((err: unknown) => log.warn(`could not start the watcher now (the schedule starts it within a minute): ${err instanceof Error ? err.message : String(err)}`));
 };
 
 /** Invokes the sweeper's resume (functions/sweeper): every non-terminal order is enqueued again. */

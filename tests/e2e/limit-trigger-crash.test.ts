@@ -193,6 +193,8 @@ it(`kill -9 of the Lambda host while ${ORDERS} limit orders trigger: every order
    * the plan prefers a market that stays past, but a choppy one may have moved back meanwhile.
    */
   const retriggerGapsMs: number[] = [];
+  // What a slow re-trigger looked like, to tell a watcher that was not running from an execution that waited.
+  const slowRetriggers: Array<{ orderId: string; openAt: string; backAt: string; routedAt: string; frames: string[] }> = [];
   let priceMisses = 0;
   for (const o of orders) {
     const history = (o.history ?? []) as Array<{ status: string; at: string; meta: { lastError?: { code: string } } }>;
@@ -212,9 +214,14 @@ it(`kill -9 of the Lambda host while ${ORDERS} limit orders trigger: every order
       const untilNextMs = Date.parse(next.at) - openAtMs;
       const backAtMs = heldFrom(order, openAtMs, untilNextMs, 2 * WATCH_TICK_MS) ?? reachedAt(order, openAtMs, untilNextMs) ?? openAtMs;
       retriggerGapsMs.push(Date.parse(next.at) - backAtMs);
+      if (Date.parse(next.at) - backAtMs > 15_000) {
+        const frames = history.map((g) => `${g.at} ${g.status}${g.meta.lastError ? ` ${g.meta.lastError.code}` : ''}`);
+        slowRetriggers.push({ orderId: String(o.orderId), openAt: f.at, backAt: new Date(backAtMs).toISOString(), routedAt: next.at, frames });
+      }
     });
   }
-  expect(retriggerGapsMs.filter((gap) => gap > 15_000)).toEqual([]);
+  const timeline = { killedAt: new Date(killedAt).toISOString(), backAt: new Date(killedAt + restartedMs).toISOString(), slowRetriggers };
+  expect(retriggerGapsMs.filter((gap) => gap > 15_000), JSON.stringify(timeline, null, 1)).toEqual([]);
   const confirmed = countOf(orders, ['confirmed']);
   const expired = countOf(orders, ['expired']);
   const attempts = orders.map((o) => Number(o.attempt));
