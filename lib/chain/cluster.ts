@@ -292,10 +292,22 @@ export class MockCluster implements ChainPort {
     if (forced === 'VENUE_5XX') {
       throw new VenueError('VENUE_UNAVAILABLE', 'venue transaction API answered 503 Service Unavailable', { retryable: true, details: { httpStatus: 503, forced: true } });
     }
-    const known = await this.readRecord(signature);
+    /*
+     * A transaction this process sent or followed is answered from what it knows. Any other is taken as a first send,
+     * which costs one conditional write and no read: the ledger refuses a second record for a signature it has, and
+     * only then is the record read. The refusals below, which a first send can meet, look in the ledger before they
+     * answer, since a send of a transaction another process recorded is a rebroadcast and is not refused.
+     */
+    const known = this.recent.get(signature);
     if (known) return this.rebroadcast(known, nowMs, tx);
+    const recordedElsewhere = async (): Promise<(SentTransaction & { record: TxRecord }) | undefined> => {
+      const stored = await this.readRecord(signature, { fresh: true });
+      return stored ? this.rebroadcast(stored, nowMs, tx) : undefined;
+    };
     // Never reached the leader: nothing is recorded, and the same signature may be sent again.
     if (forced === 'RPC_TIMEOUT' || rngFor(this.seed, 'rpc-timeout', signature).chance(this.profile.failureRates.rpcTimeout)) {
+      const stored = await recordedElsewhere();
+      if (stored) return stored;
       throw new ChainError('RPC_TIMEOUT', 'sendTransaction timed out before the RPC node acknowledged it', {
         retryable: true,
         details: { signature, ...(forced === 'RPC_TIMEOUT' ? { forced: true } : {}) },
@@ -305,6 +317,8 @@ export class MockCluster implements ChainPort {
     const blockhashSlot = this.clock.slotOfBlockHeight(tx.lastValidBlockHeight - BLOCKHASH_VALID_BLOCKS);
     const expiresAtMs = this.expiryMs(blockhashSlot, tx.lastValidBlockHeight);
     if (blockhashForSlot(this.seed, blockhashSlot) !== tx.blockhash || nowMs >= expiresAtMs) {
+      const stored = await recordedElsewhere();
+      if (stored) return stored;
       // Runtime BlockhashNotFound, surfaced at preflight (dex-realism.md §4.3, §7.6).
       throw new ChainError('BLOCKHASH_EXPIRED', 'Transaction simulation failed: Blockhash not found (blockhash older than 150 blocks)', {
         retryable: true,
@@ -312,7 +326,6 @@ export class MockCluster implements ChainPort {
       });
     }
 
-    // The common case costs one conditional write: the ledger refuses a second record for the same signature.
     const record = this.firstRecord(tx, signature, blockhashSlot, nowMs, expiresAtMs);
     if (await this.ledger.putIfAbsent(record)) {
       this.remember(record);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import bs58 from 'bs58';
 import { resolveToken, type Token } from '../../lib/tokens';
@@ -128,6 +128,25 @@ describe('MockCluster', () => {
     expect(ledger.size).toBe(1);
     const retry = await cluster.sendTransaction({ ...tx, attempt: 2 });
     expect(retry.signature).not.toBe(first.signature);
+  });
+
+  it('a first send costs one conditional write and no read; a send of what another process recorded is a rebroadcast', async () => {
+    const { cluster, ledger, request, advance } = setup();
+    const reads = vi.spyOn(ledger, 'get');
+    const writes = vi.spyOn(ledger, 'putIfAbsent');
+    const tx = request();
+    const first = await cluster.sendTransaction(tx);
+    expect(first).toMatchObject({ alreadyProcessed: false, rebroadcast: false });
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(reads).not.toHaveBeenCalled();
+
+    // Another process (a fresh cluster on the same ledger) knows nothing of it: its send is refused by the ledger, then
+    // answered from the record, even once the blockhash is past (a landed transaction is not refused as expired).
+    const other = new MockCluster({ ledger, profile: mockProfile('fast'), seed: 'chain-test', now: () => first.sentAtMs + 4_000, sleep: async () => {} });
+    advance(4_000);
+    const again = await other.sendTransaction(JSON.parse(JSON.stringify(tx)) as SignedTransaction);
+    expect(again).toMatchObject({ signature: first.signature, rebroadcast: true, alreadyProcessed: true });
+    expect(ledger.size).toBe(1);
   });
 
   it('lands, is processed, then confirms with the re-priced amount', async () => {
