@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -25,6 +26,111 @@ export interface OutgoingMessage {
   fifo?: { groupId: string; deduplicationId: string };
 }
 
+/*
+ * SQS's limits on one batch call (SendMessageBatch, DeleteMessageBatch): at most 10 entries, and at most 256 KiB of
+ * message bodies together (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
+ */
+const BATCH_MAX_ENTRIES = 10;
+const BATCH_MAX_BODY_BYTES = 256 * 1024;
+
+/** Why SQS refused one entry of a batch call (its BatchResultErrorEntry). */
+interface EntryRefusal {
+  reason: string;
+  /** SenderFault: the entry itself is at fault, and sending it again cannot succeed. */
+  senderFault: boolean;
+}
+
+const refusalsOf = (failed: ReadonlyArray<{ Id?: string; Code?: string; Message?: string; SenderFault?: boolean }> | undefined): Map<number, EntryRefusal> =>
+  new Map((failed ?? []).map((entry) => [Number(entry.Id), { reason: `${entry.Code ?? 'unknown'}: ${entry.Message ?? ''}`, senderFault: entry.SenderFault === true }]));
+
+/**
+ * Entries a batch call refused, shaped as the exception the single call would have thrown (a 400 for the sender's
+ * fault, a 500 otherwise), so that lib/aws/transient.ts judges a refused entry as it judges a failed call.
+ */
+export class EntriesRefusedError extends InfrastructureError {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(refusals: EntryRefusal[], of: number) {
+    const senderFault = refusals.some((refusal) => refusal.senderFault);
+    super('INTERNAL', `SQS refused ${refusals.length} of ${of} messages: ${refusals.map((refusal) => refusal.reason).join('; ')}`, { retryable: !senderFault });
+    this.$metadata = { httpStatusCode: senderFault ? 400 : 500 };
+  }
+}
+
+/** One caller's entries waiting for the end of the event-loop turn, and how to answer it. */
+interface TurnRequest<E> {
+  entries: E[];
+  bytes: number;
+  settle: (error?: unknown) => void;
+}
+
+/**
+ * Gathers the requests made during one event-loop turn and sends them, when the turn ends (setImmediate), in as few
+ * batch calls as SQS allows; each caller's entries stay together and in order, and the batches of a turn go one after
+ * another, so the messages of one FIFO group keep the order of their calls. Idle, a request leaves alone a moment
+ * later; busy, the requests that became ready in the same turn share one call. Each caller learns its own outcome:
+ * an entry SQS refused fails only the request it belongs to.
+ */
+class TurnBatcher<E> {
+  private waiting: TurnRequest<E>[] = [];
+
+  constructor(
+    /** Sends one batch; returns the indexes (in `entries`) of the entries SQS refused, with why. */
+    private readonly sendBatch: (entries: E[]) => Promise<Map<number, EntryRefusal>>,
+    private readonly sizeOf: (entry: E) => number,
+  ) {}
+
+  add(entries: E[]): Promise<void> {
+    if (entries.length > BATCH_MAX_ENTRIES) {
+      return Promise.reject(new InfrastructureError('INTERNAL', `an SQS batch holds at most ${BATCH_MAX_ENTRIES} messages, got ${entries.length}`, { retryable: false }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => void this.flush());
+      const bytes = entries.reduce((sum, entry) => sum + this.sizeOf(entry), 0);
+      this.waiting.push({ entries, bytes, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const requests = this.waiting;
+    this.waiting = [];
+    for (const batch of this.pack(requests)) {
+      const entries = batch.flatMap((request) => request.entries);
+      try {
+        const refused = await this.sendBatch(entries);
+        let first = 0;
+        for (const request of batch) {
+          const refusals = request.entries.flatMap((_, i) => refused.get(first + i) ?? []);
+          first += request.entries.length;
+          request.settle(refusals.length === 0 ? undefined : new EntriesRefusedError(refusals, request.entries.length));
+        }
+      } catch (error) {
+        for (const request of batch) request.settle(error);
+      }
+    }
+  }
+
+  /** Requests in call order, packed into batches within SQS's limits; a request is never split. */
+  private pack(requests: TurnRequest<E>[]): TurnRequest<E>[][] {
+    const batches: TurnRequest<E>[][] = [];
+    let current: TurnRequest<E>[] = [];
+    let count = 0;
+    let bytes = 0;
+    for (const request of requests) {
+      if (current.length > 0 && (count + request.entries.length > BATCH_MAX_ENTRIES || bytes + request.bytes > BATCH_MAX_BODY_BYTES)) {
+        batches.push(current);
+        current = [];
+        count = 0;
+        bytes = 0;
+      }
+      current.push(request);
+      count += request.entries.length;
+      bytes += request.bytes;
+    }
+    if (current.length > 0) batches.push(current);
+    return batches;
+  }
+}
+
 /** The engine's SQS calls, by queue name. */
 export class Queues {
   /*
@@ -33,6 +139,8 @@ export class Queues {
    */
   private readonly urls = new Map<string, Promise<string>>();
   private readonly waitingReads = new Map<string, { atMs: number; count: Promise<number> }>();
+  private readonly sendsByQueue = new Map<string, TurnBatcher<OutgoingMessage & { json: string }>>();
+  private readonly deletesByQueue = new Map<string, TurnBatcher<string>>();
 
   constructor(private readonly client: () => SQSClient = sqs) {}
 
@@ -52,10 +160,14 @@ export class Queues {
   }
 
   async sendMessage(queueName: string, body: unknown, fifo?: { groupId: string; deduplicationId: string }): Promise<void> {
+    await this.sendOne(queueName, JSON.stringify(body), fifo);
+  }
+
+  private async sendOne(queueName: string, json: string, fifo: OutgoingMessage['fifo']): Promise<void> {
     await this.client().send(
       new SendMessageCommand({
         QueueUrl: await this.queueUrl(queueName),
-        MessageBody: JSON.stringify(body),
+        MessageBody: json,
         ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
       }),
     );
@@ -69,23 +181,47 @@ export class Queues {
   async sendMessages(queueName: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     if (messages.length === 1) return this.sendMessage(queueName, messages[0]?.body, messages[0]?.fifo);
-    if (messages.length > 10) throw new InfrastructureError('INTERNAL', `an SQS batch holds at most 10 messages, got ${messages.length}`);
+    if (messages.length > BATCH_MAX_ENTRIES) throw new InfrastructureError('INTERNAL', `an SQS batch holds at most ${BATCH_MAX_ENTRIES} messages, got ${messages.length}`);
+    const refused = await this.sendBatch(queueName, messages.map((message) => ({ ...message, json: JSON.stringify(message.body) })));
+    if (refused.size > 0) throw new EntriesRefusedError([...refused.values()], messages.length);
+  }
+
+  /**
+   * Sends like sendMessages, but shares SQS calls with the other sends to this queue made in the same event-loop turn
+   * (TurnBatcher): the frames of many orders that became ready together cost one request, not one each.
+   */
+  sendTogether(queueName: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    let batcher = this.sendsByQueue.get(queueName);
+    if (!batcher) {
+      batcher = new TurnBatcher(
+        async (entries) => {
+          if (entries.length === 1) {
+            const only = entries[0] as OutgoingMessage & { json: string };
+            await this.sendOne(queueName, only.json, only.fifo);
+            return new Map();
+          }
+          return this.sendBatch(queueName, entries);
+        },
+        (entry) => Buffer.byteLength(entry.json),
+      );
+      this.sendsByQueue.set(queueName, batcher);
+    }
+    return batcher.add(messages.map((message) => ({ ...message, json: JSON.stringify(message.body) })));
+  }
+
+  private async sendBatch(queueName: string, entries: ReadonlyArray<OutgoingMessage & { json: string }>): Promise<Map<number, EntryRefusal>> {
     const result = await this.client().send(
       new SendMessageBatchCommand({
         QueueUrl: await this.queueUrl(queueName),
-        Entries: messages.map((message, index) => ({
+        Entries: entries.map((entry, index) => ({
           Id: String(index),
-          MessageBody: JSON.stringify(message.body),
-          ...(message.fifo ? { MessageGroupId: message.fifo.groupId, MessageDeduplicationId: message.fifo.deduplicationId } : {}),
+          MessageBody: entry.json,
+          ...(entry.fifo ? { MessageGroupId: entry.fifo.groupId, MessageDeduplicationId: entry.fifo.deduplicationId } : {}),
         })),
       }),
     );
-    const failed = result.Failed ?? [];
-    if (failed.length > 0) {
-      throw new InfrastructureError('INTERNAL', `SQS refused ${failed.length} of ${messages.length} messages: ${failed.map((f) => `${f.Code}: ${f.Message ?? ''}`).join('; ')}`, {
-        retryable: true,
-      });
-    }
+    return refusalsOf(result.Failed);
   }
 
   async changeVisibility(queueName: string, receiptHandle: string, seconds: number): Promise<void> {
@@ -120,6 +256,25 @@ export class Queues {
 
   async deleteMessage(queueName: string, receiptHandle: string): Promise<void> {
     await this.client().send(new DeleteMessageCommand({ QueueUrl: await this.queueUrl(queueName), ReceiptHandle: receiptHandle }));
+  }
+
+  /** Deletes like deleteMessage, sharing DeleteMessageBatch calls with the other deletes of the same event-loop turn. */
+  deleteTogether(queueName: string, receiptHandle: string): Promise<void> {
+    let batcher = this.deletesByQueue.get(queueName);
+    if (!batcher) {
+      batcher = new TurnBatcher(async (handles) => {
+        if (handles.length === 1) {
+          await this.deleteMessage(queueName, handles[0] as string);
+          return new Map();
+        }
+        const result = await this.client().send(
+          new DeleteMessageBatchCommand({ QueueUrl: await this.queueUrl(queueName), Entries: handles.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle })) }),
+        );
+        return refusalsOf(result.Failed);
+      }, (handle) => Buffer.byteLength(handle));
+      this.deletesByQueue.set(queueName, batcher);
+    }
+    return batcher.add([receiptHandle]);
   }
 
   /**

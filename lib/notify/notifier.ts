@@ -44,15 +44,15 @@ export class Notifier {
   }
 
   /**
-   * Queues frames, in seq order, for the order's subscribers: one SQS call. The status queue is FIFO grouped by
-   * orderId, and the deduplication id is (orderId, seq): frames of one order arrive in seq order and a re-sent frame
-   * is dropped.
+   * Queues frames, in seq order, for the order's subscribers. The status queue is FIFO grouped by orderId, and the
+   * deduplication id is (orderId, seq): frames of one order arrive in seq order and a re-sent frame is dropped. The
+   * frames of the orders that advanced in the same event-loop turn share SQS calls (Queues.sendTogether).
    */
   async publish(order: OrderItem, frames: readonly OrderFrame[]): Promise<void> {
     const recipients = [...(order.subscribers ?? [])];
     if (recipients.length === 0) return;
     const mgmtEndpoint = this.endpointFor(order);
-    await this.deps.queues.sendMessages(
+    await this.deps.queues.sendTogether(
       this.deps.statusQueueName,
       frames.map((frame) => ({
         body: { frame, recipients, mgmtEndpoint } satisfies StatusMessage,

@@ -198,7 +198,7 @@ const place = async (
     if (!queued.ok) log.error('could not queue the pending frame either; enqueueing the order anyway', { orderId, error: queued.error });
   }
   const t2 = performance.now();
-  const enqueued = await retryTransient(() => ctx.queues.sendMessage(ctx.config.ORDERS_QUEUE_NAME, { orderId, placed } satisfies OrderMessage), {
+  const enqueued = await retryTransient(() => ctx.queues.sendTogether(ctx.config.ORDERS_QUEUE_NAME, [{ body: { orderId, placed } satisfies OrderMessage }]), {
     deadlineMs: Date.now() + ENQUEUE_BUDGET_MS,
   }).catch((error: unknown) => ({ ok: false as const, error }));
   if (!enqueued.ok) {

@@ -60,6 +60,6 @@ export const waitingOrdersTaker = (
       }
       return received.map((message) => recordOf(message, { arn: params.queueArn, region: params.region }));
     },
-    finish: (record) => ctx.queues.deleteMessage(params.queueName, record.receiptHandle),
+    finish: (record) => ctx.queues.deleteTogether(params.queueName, record.receiptHandle),
   };
 };

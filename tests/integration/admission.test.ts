@@ -527,10 +527,12 @@ describe('turns at the store (lib/accounts/store-turns.ts)', () => {
       }
       return 'sent';
     };
-    const realSend = ctx.queues.sendMessage.bind(ctx.queues);
-    ctx.queues.sendMessage = (queue, message) => {
-      events.push(`enqueue ${(message as { placed: { owner: string } }).placed.owner === alice.owner ? 'alice' : 'bob'}`);
-      return realSend(queue, message);
+    const realSend = ctx.queues.sendTogether.bind(ctx.queues);
+    ctx.queues.sendTogether = (queue, messages) => {
+      if (queue === ctx.config.ORDERS_QUEUE_NAME) {
+        events.push(`enqueue ${(messages[0]?.body as { placed: { owner: string } }).placed.owner === alice.owner ? 'alice' : 'bob'}`);
+      }
+      return realSend(queue, messages);
     };
 
     const endpoint = 'http://127.0.0.1:9';

@@ -19,7 +19,7 @@ const notifierWith = (post: (endpoint: string, connectionId: string) => Promise<
     orders: { removeSubscriber: async (orderId: string, connectionId: string) => void unsubscribed.push([orderId, connectionId]) },
     connections: { delete: async (connectionId: string) => void deleted.push(connectionId) },
     queues: {
-      sendMessages: async (queue: string, messages: Array<{ fifo?: { groupId: string } }>) => void sent.push({ queue, groupIds: messages.map((m) => m.fifo?.groupId ?? '') }),
+      sendTogether: async (queue: string, messages: Array<{ fifo?: { groupId: string } }>) => void sent.push({ queue, groupIds: messages.map((m) => m.fifo?.groupId ?? '') }),
     },
     connectionsApi: { post },
   } as unknown as NotifierDeps;
